@@ -1,0 +1,75 @@
+"""Vietnamese keyword search: accent-folded syllables and syllable pairs in SQLite FTS5 (BM25).
+
+Numbers stay whole ("8.619", "8,59", "12/63"); 'Tiền Giang', 'tien giang' and 'TIỀN GIANG' all
+become `tien giang tien_giang`. The FTS table lives in the same SQLite file as the catalog, so
+an article's keyword entries and its manifest row are committed in one transaction.
+
+>>> lexical_tokens("Tiền Giang đạt 8,59% GRDP")
+['tien', 'giang', 'dat', '8,59', '%', 'grdp', 'tien_giang', 'giang_dat', 'dat_8,59', '8,59_%', '%_grdp']
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Iterable
+
+from .textnorm import fold
+
+LEXICAL_VERSION = "1"
+FTS_TABLE = "chunk_fts"
+# Numbers with inner separators stay one token; '%' is its own token; otherwise word characters.
+_TOKEN = re.compile(r"\d+(?:[.,/]\d+)*|%|[^\W_]+", re.UNICODE)
+# Question words and function words that only add noise to a keyword query (folded forms).
+QUERY_STOPWORDS = frozenset("""
+bao nhieu la gi nao dau ai sao the khong co phai dung chua duoc cua va voi cho trong tren tai o
+thi ma nhu nhung cac mot nay do ve theo den tu hay hoac da dang se bi boi vi de khi neu may
+""".split())
+
+
+def lexical_tokens(text: str, *, pairs: bool = True) -> list[str]:
+    """Folded syllable tokens, then (optionally) adjacent syllable pairs joined by '_'."""
+    toks = [fold(m.group(0)) for m in _TOKEN.finditer(text)]
+    if not pairs:
+        return toks
+    return toks + [f"{a}_{b}" for a, b in zip(toks, toks[1:])]
+
+
+def query_tokens(question: str) -> list[str]:
+    """Distinct tokens of a question worth searching for (stop words dropped from unigrams)."""
+    toks = [t for t in lexical_tokens(question, pairs=False)]
+    keep = [t for t in toks if t not in QUERY_STOPWORDS]
+    pair_toks = [f"{a}_{b}" for a, b in zip(toks, toks[1:]) if not (a in QUERY_STOPWORDS and b in QUERY_STOPWORDS)]
+    seen: dict[str, None] = {}
+    for t in keep + pair_toks:
+        seen.setdefault(t, None)
+    return list(seen)
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    """Create the FTS5 table (idempotent); its rowid equals the chunk's rowid in the catalog."""
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+        "tokens, tokenize=\"unicode61 remove_diacritics 0 tokenchars '.,/%_'\")")
+
+
+def add(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
+    """Index (rowid, text) pairs; call inside the caller's transaction."""
+    conn.executemany(f"INSERT INTO {FTS_TABLE}(rowid, tokens) VALUES (?, ?)",
+                     ((rowid, " ".join(lexical_tokens(text))) for rowid, text in rows))
+
+
+def delete(conn: sqlite3.Connection, rowids: Iterable[int]) -> None:
+    """Remove rows from the keyword index; call inside the caller's transaction."""
+    conn.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", ((r,) for r in rowids))
+
+
+def search(conn: sqlite3.Connection, question: str, k: int = 20) -> list[tuple[int, float]]:
+    """(rowid, score) of the k best BM25 matches, best first; score is positive, higher is better."""
+    toks = query_tokens(question)
+    if not toks:
+        return []
+    expr = " OR ".join('"' + t.replace('"', '""') + '"' for t in toks)
+    rows = conn.execute(
+        f"SELECT rowid, bm25({FTS_TABLE}) AS s FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY s LIMIT ?",
+        (expr, k)).fetchall()
+    return [(rowid, -score) for rowid, score in rows]
