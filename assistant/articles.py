@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from . import gazetteer
-from .cleaning import DATELINE, SERIES_HEADER, SOURCE_LINE, clean_body
+from .cleaning import DATELINE, SERIES_HEADER, SOURCE_LINE, clean_body, is_source_line
 from .textnorm import clean_chars
 
 ARTICLE_SUFFIXES = (".md", ".txt")
@@ -204,7 +204,7 @@ def _infer_title(first_lines: list[str]) -> str | None:
 def _infer_source(body: str) -> tuple[str, str]:
     for line in reversed([ln.strip() for ln in body.split("\n") if ln.strip()][-5:]):
         m = SOURCE_LINE.match(line)
-        if not m:
+        if not m or not is_source_line(line):
             continue
         url_m = _URL.search(line)
         url = url_m.group(0).rstrip(".,;") if url_m else ""

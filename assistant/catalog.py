@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from . import lexical
+from . import gazetteer, lexical
 from .articles import Article
 from .chunking import Chunk
 
 CATALOG_FILE = "catalog.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 class IndexCorruptError(RuntimeError):
@@ -41,11 +41,18 @@ class ChunkRecord:
     start: int
     end: int
     text: str
+    mentions: str  # provinces named in the chunk text, comma-separated (computed at index time)
     title: str
     province: str
     date: str
     source: str
     url: str
+
+    @property
+    def provinces(self) -> list[str]:
+        """Provinces this chunk is about: its article's and those named in its text."""
+        named = [p for p in self.mentions.split(",") if p]
+        return ([self.province] if self.province else []) + [p for p in named if p != self.province]
 
     def meta(self) -> dict[str, object]:
         """Flat metadata (for LangChain Documents and JSON output)."""
@@ -77,10 +84,11 @@ CREATE TABLE IF NOT EXISTS articles(
   indexed_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks(
   rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, article_id TEXT NOT NULL,
-  idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL);
+  idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
+  mentions TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
 """
-_CHUNK_SELECT = """SELECT c.rowid, c.chunk_id, c.article_id, c.idx, c.start, c.end, c.text,
+_CHUNK_SELECT = """SELECT c.rowid, c.chunk_id, c.article_id, c.idx, c.start, c.end, c.text, c.mentions,
   a.title, a.province, a.date, a.source, a.url FROM chunks c JOIN articles a ON a.id = c.article_id"""
 
 
@@ -97,12 +105,25 @@ class Catalog:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             if create:
-                self.conn.executescript(_SCHEMA)
-                lexical.create_schema(self.conn)
+                self._create_schema()
             self.conn.execute("SELECT count(*) FROM articles").fetchone()
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(f"chỉ mục bị hỏng ({self.path.name}: {exc}); hãy xây dựng lại bằng "
                                     "`python -m assistant index --full`") from None
+
+    def _create_schema(self) -> None:
+        has_meta = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+        if has_meta and self.get_meta("schema_version") != SCHEMA_VERSION:
+            # An index written by another version of this program: start afresh (a full rebuild).
+            with self.conn:
+                for (name,) in self.conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type IN ('table') AND name NOT LIKE 'sqlite_%' "
+                        "AND name NOT LIKE '%fts_%'").fetchall():
+                    self.conn.execute(f"DROP TABLE IF EXISTS {name}")
+        self.conn.executescript(_SCHEMA)
+        lexical.create_schema(self.conn)
+        with self.conn:
+            self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
         """Close the connection."""
@@ -160,8 +181,9 @@ class Catalog:
              article.date, article.source, article.url, ",".join(article.inferred), article.text, time.time()))
         rows = []
         for c in chunks:
-            cur = conn.execute("INSERT INTO chunks(chunk_id, article_id, idx, start, end, text) VALUES (?,?,?,?,?,?)",
-                               (c.chunk_id, c.article_id, c.index, c.start, c.end, c.text))
+            cur = conn.execute(
+                "INSERT INTO chunks(chunk_id, article_id, idx, start, end, text, mentions) VALUES (?,?,?,?,?,?,?)",
+                (c.chunk_id, c.article_id, c.index, c.start, c.end, c.text, ",".join(gazetteer.provinces_in(c.text))))
             rows.append((cur.lastrowid, c.text))
         lexical.add(conn, rows)
         return [cid for cid in old if cid not in {c.chunk_id for c in chunks}]

@@ -61,13 +61,32 @@ def clean_body(text: str, *, drop_series_headers: bool = True) -> str:
             continue
         if in_header and drop_series_headers and SERIES_HEADER.match(line):
             continue
-        if SOURCE_LINE.match(line) and _looks_like_source(line):
+        if is_source_line(line):
             continue
         in_header = in_header and len(out) < 1
         out.append(line)
     return "\n".join(out).strip()
 
 
-def _looks_like_source(line: str) -> bool:
-    # "Nguồn: Theo: https://..." or "Nguồn NLĐ: https://..." – a credit line, not a sentence.
-    return len(line) < 300 and ("http" in line or "www." in line or len(line.split()) <= 8)
+def is_source_line(line: str) -> bool:
+    """True for a credit line ("Nguồn: Theo: https://...", "Nguồn NLĐ: ...", "Nguồn: Báo Ấp Bắc").
+
+    A sentence that merely starts with the word ("Nguồn vốn đầu tư: 8.619 tỷ đồng") is article text.
+    """
+    s = line.strip()
+    m = SOURCE_LINE.match(s)
+    return bool(m) and _looks_like_source(s, s[5:m.start("rest")].strip(" :"))
+
+
+_SOURCE_LABELS = {"tin", "ảnh", "bài", "bài viết", "tham khảo", "dẫn"}
+
+
+def _looks_like_source(line: str, label: str) -> bool:
+    # The words between "Nguồn" and ":" must be empty, a publisher name ("NLĐ", "Báo Ấp Bắc") or
+    # a credit word ("Nguồn tin:"); "Nguồn vốn:", "Nguồn nhân lực:" start ordinary sentences.
+    if label and label.lower() not in _SOURCE_LABELS and not all(w[0].isupper() for w in label.split()):
+        return False
+    if len(line) >= 300:
+        return False
+    # Without a link, only a short credit without figures (figures are never dropped).
+    return "http" in line or "www." in line or (len(line.split()) <= 8 and not any(c.isdigit() for c in line))

@@ -54,7 +54,7 @@ class Settings:
     llm_timeout: float = 60.0
     local_model_path: str = ""
     k: int = 5
-    max_chunks_per_article: int = 2
+    max_chunks_per_article: int = 3
     max_article_bytes: int = 2_000_000
     host: str = "127.0.0.1"
     port: int = 7860

@@ -41,8 +41,7 @@ Decisions
   whole text is a typed question: no diacritics and no capitals except its
   first letter (phones capitalise it).  ALL-CAPS headlines count as capitalised,
   a known false positive ("KHÁT VỌNG HÒA BÌNH").  "HN" is accepted only in
-  upper case.  ``canonical`` ignores these rules because its
-  input is known to be a name.
+  upper case.  ``canonical`` ignores these rules: its input is known to be a name.
 * Matching works on folded (lower-case, diacritic-free) word tokens, so it is
   case- and accent-insensitive and only ever matches whole words.  Words of a
   name may be separated by spaces/tabs or one dash ("Bà Rịa-Vũng Tàu"), and
@@ -57,6 +56,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -207,6 +207,7 @@ _BLOCKERS = (
 )
 
 _WORD = re.compile(r"\w+")
+_SPLIT = re.compile(r"(\w+)")
 # Characters allowed between the words of a name besides a single dash; no newlines,
 # so a heading ending in "Long" followed by a line starting "An" is not "Long An".
 _INLINE_SPACE = " \t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
@@ -215,9 +216,9 @@ _DASHES = frozenset({"", "-", "\u2013", "\u2014"})
 
 # textnorm.fold maps each character independently and costs ~2 ms per 10 kB in pure
 # Python; the same mapping as a translate table keeps find_provinces around 1 ms.
-_FOLD_TABLE: dict[int, str] = {
+_FOLD_TABLE: Mapping[int, str] = MappingProxyType({
     cp: fold(chr(cp)) for block in (range(0x250), range(0x1E00, 0x1F00)) for cp in block
-}
+})
 _FOLD_CHARS = frozenset(map(chr, _FOLD_TABLE))
 
 
@@ -275,6 +276,8 @@ def _build_table() -> dict[tuple[str, ...], _Entry]:
             # Explicit aliases such as "TP HCM" already cover some prefixed keys.
             table.setdefault(prefix + key, entry._replace(prefix_words=len(prefix)))
     for phrase in _BLOCKERS:
+        if _words(phrase) in table:
+            raise ValueError(f"blocking phrase {phrase!r} would hide an alias")
         table[_words(phrase)] = _Entry(None, 0, False, None, frozenset())
     return table
 
@@ -282,20 +285,33 @@ def _build_table() -> dict[tuple[str, ...], _Entry]:
 _TABLE: Mapping[tuple[str, ...], _Entry] = MappingProxyType(_build_table())
 
 
-def _build_lengths() -> dict[str, tuple[int, ...]]:
-    lengths: dict[str, set[int]] = {}
-    for key in _TABLE:
-        lengths.setdefault(key[0], set()).add(len(key))
-    return {word: tuple(sorted(ns, reverse=True)) for word, ns in lengths.items()}
+class _Node:
+    """Word trie node over ``_TABLE`` keys; built at import, read-only afterwards."""
+
+    __slots__ = ("entry", "children")
+
+    def __init__(self) -> None:
+        self.entry: _Entry | None = None
+        self.children: dict[str, _Node] = {}
 
 
-# First word -> key lengths starting with it, longest first: lets the scanner skip
-# almost every word with a single dict probe.
-_LENGTHS: Mapping[str, tuple[int, ...]] = MappingProxyType(_build_lengths())
+def _build_trie() -> _Node:
+    root = _Node()
+    for key, entry in _TABLE.items():
+        node = root
+        for word in key:
+            node = node.children.setdefault(word, _Node())
+        node.entry = entry
+    return root
 
 
-def _joinable(folded: str, left_word: str, gap_start: int, gap_end: int) -> bool:
-    gap = folded[gap_start:gap_end].strip(_INLINE_SPACE)
+# Walking a trie stops after one dict probe for almost every word, which is what
+# keeps a 10 kB article well under a few milliseconds.
+_TRIE: _Node = _build_trie()
+
+
+def _joinable(gap: str, left_word: str) -> bool:
+    gap = gap.strip(_INLINE_SPACE)
     return gap in _DASHES or (gap == "." and left_word == "tp")
 
 
@@ -319,32 +335,39 @@ def find_provinces(text: str) -> list[Mention]:
     folded = _fold(text)
     # No diacritics and no capitals past the first letter: a typed question.
     plain = folded[1:] == text[1:] and folded[:1] == text[:1].lower()
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(folded)]
-    words = [folded[s:e] for s, e in spans]
+    # parts = [gap, word, gap, word, ..., gap]; word k is parts[2k+1] and spans
+    # bounds[2k]:bounds[2k+1].  Split + accumulate keep the per-word work in C.
+    parts = _SPLIT.split(folded)
+    bounds = list(accumulate(map(len, parts)))
+    words = parts[1::2]
     mentions: list[Mention] = []
     i, n = 0, len(words)
     while i < n:
-        lengths = _LENGTHS.get(words[i])
-        if lengths is None:
+        node = _TRIE.children.get(words[i])
+        if node is None:
             i += 1
             continue
-        run = 1  # how many words from i are joined by name-internal separators
-        while run < lengths[0] and i + run < n and _joinable(
-                folded, words[i + run - 1], spans[i + run - 1][1], spans[i + run][0]):
-            run += 1
+        hits: list[tuple[int, _Entry]] = []
+        length = 1
+        while True:
+            if node.entry is not None:
+                hits.append((length, node.entry))
+            j = i + length
+            if j >= n:
+                break
+            child = node.children.get(words[j])
+            if child is None or not _joinable(parts[2 * j], words[j - 1]):
+                break
+            node, length = child, length + 1
         step = 1
-        for length in lengths:
-            if length > run:
-                continue
-            entry = _TABLE.get(tuple(words[i:i + length]))
-            if entry is None:
-                continue
+        for length, entry in reversed(hits):  # longest first
             if entry.province is None:  # blocking phrase: swallow it
                 step = length
                 break
-            name_words = [text[s:e] for s, e in spans[i + entry.prefix_words:i + length]]
+            name_words = [text[bounds[2 * k]:bounds[2 * k + 1]]
+                          for k in range(i + entry.prefix_words, i + length)]
             if _accepted(entry, name_words, plain):
-                start, end = spans[i][0], spans[i + length - 1][1]
+                start, end = bounds[2 * i], bounds[2 * (i + length) - 1]
                 mentions.append(Mention(entry.province, start, end, text[start:end]))
                 step = length
                 break

@@ -136,7 +136,7 @@ class Indexer:
                     catalog.mark_all_stale(conn)
                     summary.full = True
                 catalog.set_meta(conn, model_fingerprint=fingerprint, versions=versions,
-                                 pending_gc="1" if rebuild else catalog.get_meta("pending_gc", "0"),
+                                 pending_gc="1" if rebuild or not catalog.get_meta("model_fingerprint") else "0",
                                  drop_old_collections="1" if model_changed else
                                  catalog.get_meta("drop_old_collections", "0"))
 

@@ -1,0 +1,167 @@
+"""Hybrid retrieval: dense (Chroma, e5) and keyword (FTS5 BM25) fused by reciprocal rank, province-aware.
+
+>>> r = HybridRetriever.from_settings(Settings.from_env())             # doctest: +SKIP
+>>> [d.metadata["chunk_id"] for d in r.invoke("Tiền Giang xếp hạng DTI?")]   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, PrivateAttr
+
+from . import gazetteer
+from .catalog import Catalog, ChunkRecord
+from .config import Settings
+from .embeddings import SentenceEmbeddings, fingerprint_for, load_embeddings
+from .textnorm import fold, normalize_question
+from .vectorstore import VectorStore
+
+RRF_K = 60
+CANDIDATES = 40  # per retriever, before fusion
+OTHER_PROVINCE_PENALTY = 0.35  # multiplier for chunks of other provinces when the question names some
+
+
+@dataclass(eq=False)
+class Hit:
+    """A retrieved chunk with its fused score and the evidence for it."""
+
+    chunk: ChunkRecord
+    score: float
+    dense: float | None = None
+    dense_rank: int | None = None
+    lexical: float | None = None
+    lexical_rank: int | None = None
+
+    def to_document(self) -> Document:
+        """As a LangChain Document (metadata carries ids, scores and article fields)."""
+        meta: dict[str, Any] = {**self.chunk.meta(), "score": self.score, "dense_score": self.dense,
+                                "lexical_score": self.lexical}
+        return Document(page_content=self.chunk.text, metadata=meta, id=self.chunk.chunk_id)
+
+
+class IndexReader:
+    """Thread-safe read access to the catalog and vectors, reloading when a build commits."""
+
+    def __init__(self, settings: Settings, embeddings: SentenceEmbeddings | None = None):
+        self.settings = settings
+        self.embeddings = embeddings or load_embeddings(settings)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        Catalog(settings.index_dir, create=False).close()  # fail early and clearly without an index
+        self.store = VectorStore.open(settings, fingerprint_for(settings))
+        self._generation = self.catalog.generation()
+
+    @property
+    def catalog(self) -> Catalog:
+        """This thread's catalog connection."""
+        cat = getattr(self._local, "catalog", None)
+        if cat is None:
+            cat = self._local.catalog = Catalog(self.settings.index_dir, create=False)
+        return cat
+
+    def refresh(self) -> bool:
+        """Reopen the vector store if another process committed a build; True when reloaded."""
+        gen = self.catalog.generation()
+        if gen == self._generation:
+            return False
+        with self._lock:
+            if gen != self._generation:
+                if not self.settings.chroma_url:
+                    self.store.reopen()
+                self._generation = gen
+        return True
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense + keyword retrieval fused with RRF; at most a few chunks per article; province-aware.
+
+    >>> docs = retriever.invoke("Đồng Tháp có bao nhiêu dịch vụ công trực tuyến một phần?")  # doctest: +SKIP
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    reader: Any
+    k: int = 5
+    max_per_article: int = 2
+    _province_lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, reader: IndexReader | None = None) -> "HybridRetriever":
+        """Build a retriever over the configured index."""
+        return cls(reader=reader or IndexReader(settings), k=settings.k,
+                   max_per_article=settings.max_chunks_per_article)
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [h.to_document() for h in self.search(query)]
+
+    def search(self, question: str, k: int | None = None, province: str | None = None) -> list[Hit]:
+        """The best chunks for a question, best first, with scores."""
+        k = k or self.k
+        reader: IndexReader = self.reader
+        reader.refresh()
+        q = normalize_question(question)
+        if not q:
+            return []
+        asked = gazetteer.provinces_in(q)
+        if province:
+            canon = gazetteer.canonical(province) or province
+            asked = [canon] + [p for p in asked if p != canon]
+        cat = reader.catalog
+        n = max(CANDIDATES, 4 * k)
+        qvec = reader.embeddings.encode_queries([q])[0]
+        dense = reader.store.query(qvec, n)
+        for p in asked:  # each named province gets its own candidates, so a comparison covers both sides
+            dense += reader.store.query(qvec, max(8, 2 * k), where={"province": p})
+        lexical = cat.keyword_search(q, n)
+        recs = cat.chunks_by_id(list(dict.fromkeys([cid for cid, _ in dense])))
+        hits: dict[str, Hit] = {}
+        dense_sorted = sorted({cid: s for cid, s in dense if cid in recs}.items(), key=lambda x: -x[1])
+        for rank, (cid, sim) in enumerate(dense_sorted):
+            h = hits.setdefault(cid, Hit(recs[cid], 0.0))
+            h.dense, h.dense_rank = sim, rank
+            h.score += 1.0 / (RRF_K + rank)
+        for rank, (rec, s) in enumerate(lexical):
+            h = hits.setdefault(rec.chunk_id, Hit(rec, 0.0))
+            h.lexical, h.lexical_rank = s, rank
+            h.score += 1.0 / (RRF_K + rank)
+        if asked:
+            asked_set = set(asked)
+            for h in hits.values():
+                if not asked_set & set(h.chunk.provinces):
+                    h.score *= OTHER_PROVINCE_PENALTY
+        ranked = sorted(hits.values(), key=lambda h: -h.score)
+        if province:
+            ranked = [h for h in ranked if _matches_province(h, province)]
+        return _diversify(ranked, k, self.max_per_article, asked)
+
+
+def _matches_province(hit: Hit, province: str) -> bool:
+    want = fold(gazetteer.canonical(province) or province)
+    return any(fold(p) == want for p in hit.chunk.provinces)
+
+
+def _diversify(ranked: list[Hit], k: int, max_per_article: int, asked: list[str]) -> list[Hit]:
+    """Top k with at most `max_per_article` chunks per article; with several provinces, each gets a turn."""
+    per_article: dict[str, int] = {}
+    chosen: list[Hit] = []
+
+    def take(h: Hit) -> None:
+        per_article[h.chunk.article_id] = per_article.get(h.chunk.article_id, 0) + 1
+        chosen.append(h)
+
+    if len(asked) > 1:
+        for p in asked:  # the best chunk about each named province first
+            best = next((h for h in ranked if h.chunk.province == p and h not in chosen), None)
+            if best is not None and len(chosen) < k:
+                take(best)
+    for h in ranked:
+        if len(chosen) >= k:
+            break
+        if h in chosen or per_article.get(h.chunk.article_id, 0) >= max_per_article:
+            continue
+        take(h)
+    return sorted(chosen, key=lambda h: -h.score)
