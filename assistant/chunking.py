@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 TARGET_TOKENS = 220
 MAX_TOKENS = 350
 HARD_LIMIT_TOKENS = 500  # e5 reads 512 tokens including the prefix and special tokens
@@ -85,8 +85,8 @@ def _is_sentence_end(text: str, punct_start: int, punct_end: int, next_start: in
     bare = word.lstrip("(\"“‘[").lower()
     if bare in _ABBREVIATIONS:
         return False
-    if len(bare) == 1 and bare.isalpha():
-        return False  # an initial: "A. Nguyễn"
+    if len(bare) == 1 and bare.isalpha() and bare != word.lstrip("(\"“‘["):
+        return False  # an initial: "A. Nguyễn" (but "chú ý." / "đồng ý." end a sentence)
     if re.fullmatch(r"[A-ZĐ]\.[A-ZĐ]", word):  # "A.P"
         return False
     return _next_is_upper(text, next_start)
@@ -144,18 +144,23 @@ class Chunker:
         sents = self.sentences(text)
         sizes = [self.count_tokens(text[s:e]) for s, e in sents]
         chunks: list[Chunk] = []
-        i = 0
+        i = done = 0  # done: sentences already in a chunk
         while i < len(sents):
             j, total = i, 0
             while j < len(sents) and (j == i or total + sizes[j] <= self.max_tokens):
                 total += sizes[j]
                 j += 1
-                if total >= self.target_tokens:
+                if total >= self.target_tokens and j > done:
                     break
+            if j <= done:
+                # The overlap alone fills the budget: a chunk of it would repeat the previous one.
+                i = done
+                continue
             start, end = sents[i][0], sents[j - 1][1]
             chunks.append(Chunk(f"{article_id}:{version}:{len(chunks)}", article_id, len(chunks), start, end, text[start:end]))
             if j >= len(sents):
                 break
+            done = j
             # Overlap: the next chunk repeats the last sentence(s), unless that would not advance.
             i = max(j - self.overlap, i + 1)
         return chunks

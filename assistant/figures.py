@@ -205,15 +205,16 @@ _FIGURE_RE = re.compile(
 _DATE_PREFIX_RE = re.compile(r"(?<![^\W_])" + _alts(_DATE_PREFIXES) + r"\s*$", re.IGNORECASE)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 
-# Spans whose digits are never figures.
+# Spans whose digits are never figures.  Each pattern may only start where a token
+# starts (look-behinds), which keeps long unbroken runs of text linear-time.
 _SKIP_RES = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
         r"(?:https?|ftp)://[^\s<>\"“”]+|www\.[^\s<>\"“”]+",
-        r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
-        r"(?<![\w@.])(?:[^\W_][\w-]*\.)+(?:vn|com|net|org|gov|edu|info|io|biz|asia)"
+        r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+        r"(?<![\w@.-])(?:[^\W_][\w-]*\.)+(?:vn|com|net|org|gov|edu|info|io|biz|asia)"
         r"(?![^\W_])(?:/[^\s<>\"“”()]*)?",
-        r"[^\s/\\<>\"“”()]*\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|mp3|mp4|m4a|wav|avi|mov"
+        r"(?<![^\s/\\<>\"“”()])[^\s/\\<>\"“”()]*\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|mp3|mp4|m4a|wav|avi|mov"
         r"|mkv|pdf|docx?|xlsx?|pptx?|zip|rar|7z|txt|csv|html?|php|aspx?)(?![^\W_])",
         r"(?<![^\s(\[])/[^\s/]+(?:/[^\s/]*)+",  # /uploads/Audio/2023/01/...
     )

@@ -13,7 +13,7 @@ import re
 import sqlite3
 from typing import Iterable
 
-from .textnorm import fold
+from .textnorm import fold, nfc
 
 LEXICAL_VERSION = "2"
 FTS_TABLE = "chunk_fts"
@@ -37,7 +37,8 @@ ABBREVIATIONS = {
 
 def lexical_tokens(text: str, *, pairs: bool = True) -> list[str]:
     """Folded syllable tokens (abbreviations also spelled out), then adjacent pairs joined by '_'."""
-    toks = [fold(m.group(0)) for m in _TOKEN.finditer(text)]
+    # NFC first: in decomposed input ("Hóa" typed on some keyboards) a combining accent splits the word.
+    toks = [fold(m.group(0)) for m in _TOKEN.finditer(nfc(text))]
     expansions = [ABBREVIATIONS[t].split() for t in toks if t in ABBREVIATIONS]
     extra = [w for exp in expansions for w in exp]
     if not pairs:

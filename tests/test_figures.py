@@ -381,3 +381,11 @@ def test_find_in_recovers_extracted_figures(case: tuple[str, float, str, str, st
     f = one(case[0])
     found = find_in(f, "Theo báo cáo, " + case[0])
     assert found is not None and found.text == f.text
+
+
+def test_module_docstring_example() -> None:
+    import doctest
+
+    import assistant.figures
+
+    assert doctest.testmod(assistant.figures).failed == 0

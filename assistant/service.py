@@ -1,0 +1,115 @@
+"""The long-lived assistant behind the UI and API: lazy loading, rebuilds, recovery from a broken index.
+
+One `Service` per process. Questions keep being answered while a rebuild runs (the index is
+committed article by article and readers reload when a build commits).
+
+>>> svc = Service(Settings.from_env())        # doctest: +SKIP
+>>> svc.ask("Tiền Giang xếp hạng DTI thứ mấy?").answer   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .answer import Answer
+from .catalog import Catalog, IndexCorruptError
+from .config import Settings
+from .indexer import BuildSummary, Indexer, ProgressFn
+from .vectorstore import VectorStoreError
+
+log = logging.getLogger("assistant")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class Service:
+    """Owns the Assistant (created on first use) and serializes rebuilds."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._assistant = None
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self.last_summary: BuildSummary | None = None
+
+    @property
+    def public_without_login(self) -> bool:
+        """True when the app listens beyond this machine and nobody has to log in."""
+        return self.settings.host not in LOCAL_HOSTS and not self.settings.auth
+
+    @property
+    def admin_allowed(self) -> bool:
+        """Article management is only offered on a local app or behind a login."""
+        return not self.public_without_login
+
+    def assistant(self):
+        """The Assistant, loaded once (raises IndexCorruptError/VectorStoreError when unusable)."""
+        if self._assistant is None:
+            with self._lock:
+                if self._assistant is None:
+                    from .pipeline import Assistant
+
+                    self._assistant = Assistant(self.settings)
+        return self._assistant
+
+    def ask(self, question: str, *, province: str | None = None, history: Sequence[str] = (),
+            factcheck: bool | None = None) -> Answer:
+        """Answer a question; a missing or broken index is rebuilt once, then the question retried."""
+        try:
+            return self.assistant().ask(question, province=province, history=history, factcheck=factcheck)
+        except (IndexCorruptError, VectorStoreError) as exc:
+            if self.settings.chroma_url and isinstance(exc, VectorStoreError):
+                raise  # a remote server being down is not fixed by rebuilding locally
+            log.warning("index unusable (%s); rebuilding", exc)
+            self.recover()
+            return self.assistant().ask(question, province=province, history=history, factcheck=factcheck)
+
+    def stream(self, question: str, **kwargs):
+        """Stream an answer (see Assistant.stream)."""
+        return self.assistant().stream(question, **kwargs)
+
+    def catalog(self) -> Catalog | None:
+        """A fresh catalog connection, or None when there is no index yet."""
+        try:
+            return Catalog(self.settings.index_dir, create=False)
+        except IndexCorruptError:
+            return None
+
+    def rebuild(self, full: bool = False, progress: ProgressFn | None = None) -> BuildSummary:
+        """Run the incremental build in this process (the chat keeps answering meanwhile)."""
+        with self._build_lock:
+            kwargs = {}
+            if self._assistant is not None:  # share the loaded model and vector store
+                kwargs = {"embeddings": self._assistant.reader.embeddings, "store": self._assistant.reader.store}
+            summary = Indexer(self.settings, show_progress=False, **kwargs).run(full=full, progress=progress)
+            self.last_summary = summary
+            if self._assistant is not None:
+                self._assistant.reader.refresh()
+            return summary
+
+    def recover(self) -> BuildSummary:
+        """Move a broken index aside and build a new one from the corpus."""
+        with self._lock:
+            self._assistant = None
+            index = Path(self.settings.index_dir)
+            if index.exists() and any(index.iterdir()):
+                broken = index.with_name(f"{index.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+                try:
+                    shutil.move(str(index), str(broken))
+                    log.warning("moved the broken index to %s", broken)
+                except OSError:
+                    shutil.rmtree(index, ignore_errors=True)
+        return self.rebuild(full=True)
+
+
+def warn_if_exposed(settings: Settings, echo: Callable[[str], None] = print) -> str:
+    """Print and return a warning when the app is reachable from other machines without login."""
+    if settings.host in LOCAL_HOSTS or settings.auth:
+        return ""
+    msg = (f"CẢNH BÁO: ứng dụng đang mở trên {settings.host}:{settings.port} cho máy khác truy cập mà KHÔNG có "
+           "đăng nhập. Đặt ASSISTANT_AUTH=user:mật_khẩu để bật đăng nhập; quản lý bài viết đã bị tắt.")
+    echo(msg)
+    return msg
