@@ -140,6 +140,7 @@ def _table(pairs: dict[str, str]) -> dict[str, str]:
 
 
 def _lookup(table: dict[str, str], written: str) -> str:
+    """Canonical form of a matched lexicon word."""
     key = " ".join(written.casefold().split())
     # IGNORECASE can match exotic case variants ('ſ' for 's') that no key spells.
     return table.get(key) or table.get(fold(key)) or key

@@ -49,7 +49,7 @@ N_CTX = 4096
 MAX_TOKENS = 256
 # Prompt reading runs at ~30-60 tokens/s on this CPU, so the sources given to the model are capped
 # (best-ranked first, whole chunks only, at least one); 1 token is ~3 characters of Vietnamese.
-MAX_PROMPT_SOURCE_CHARS = 4200
+MAX_PROMPT_SOURCE_CHARS = 3600
 
 _BUF = 8 << 20
 
