@@ -77,7 +77,8 @@ def save_pasted(corpus_dir: Path, *, title: str, text: str, province: str = "", 
         raise ArticleError(Path("(bài dán)"), "cần nhập tiêu đề")
     if not text.strip():
         raise ArticleError(Path("(bài dán)"), "nội dung bài viết trống")
-    return save_article_bytes(corpus_dir, title + ".md", pasted_article(title, text, province, date, source, url),
+    name = re.sub(r"[/\\]+", "-", title) + ".md"  # a title is not a path: keep "Kế hoạch 12/2023" whole
+    return save_article_bytes(corpus_dir, name, pasted_article(title, text, province, date, source, url),
                               max_bytes)
 
 

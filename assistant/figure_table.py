@@ -47,9 +47,9 @@ def figure_rows(catalog: Catalog) -> list[FigureRow]:
     return rows
 
 
-def filter_rows(rows: list[FigureRow], province: str = "", query: str = "") -> list[FigureRow]:
+def filter_rows(rows: list[FigureRow], province: str | None = "", query: str | None = "") -> list[FigureRow]:
     """Rows of one province (or all) whose sentence, title or figure contains `query` (accent-insensitive)."""
-    q = fold(query.strip())
+    q = fold((query or "").strip())  # an untouched Gradio textbox sends None
     out = []
     for r in rows:
         if province and r.province != province:

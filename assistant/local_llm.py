@@ -47,9 +47,10 @@ MISSING_PARTS_MESSAGE = "chưa cài gói mô hình cục bộ; chạy ./scripts/
 N_THREADS = 2
 N_CTX = 4096
 MAX_TOKENS = 256
-# Prompt reading runs at ~30-60 tokens/s on this CPU, so the sources given to the model are capped
-# (best-ranked first, whole chunks only, at least one); 1 token is ~3 characters of Vietnamese.
-MAX_PROMPT_SOURCE_CHARS = 3600
+# Prompt reading is the slow part (~15-30 tokens/s on 2 shared cores; 1 token is ~3 characters of
+# Vietnamese), and this 1.5B model answers better from fewer sources (with 3+ chunks it tends to
+# restate the question), so it sees the best-ranked chunks up to this many characters (at least one).
+MAX_PROMPT_SOURCE_CHARS = 2400
 
 _BUF = 8 << 20
 
@@ -320,6 +321,7 @@ class LocalAnswerer:
         self.settings = settings
         self.timeout = float(settings.llm_timeout)
         self._engine: _Engine | None = None
+        self._last_reply: tuple[tuple, str] | None = None
 
     @property
     def engine(self) -> _Engine:
@@ -335,13 +337,41 @@ class LocalAnswerer:
     def stream(self, info: QuestionInfo, hits: list[Hit]) -> Iterator[str]:
         """Yield the reply text as it is generated."""
         engine = self.engine
+        used = prompt_hits(hits)
         messages = [{"role": "user" if role == "human" else role, "content": content}
-                    for role, content in build_messages(info.text, prompt_hits(hits))]
-        yield from engine.chat_stream(messages, self.timeout)
+                    for role, content in build_messages(info.text, used)]
+        text = ""
+        for piece in engine.chat_stream(messages, self.timeout):
+            text += piece
+            yield piece
+        # Decoding is greedy: Assistant.stream() streams, then asks run() for the same reply.
+        self._last_reply = (_reply_key(info, used), text)
 
     def run(self, info: QuestionInfo, hits: list[Hit]) -> Answer:
         """The full reply as an (unverified) Answer."""
-        return to_answer(info, prompt_hits(hits), "".join(self.stream(info, hits)), "local")
+        last, self._last_reply = self._last_reply, None
+        key = _reply_key(info, prompt_hits(hits))
+        text = last[1] if last and last[0] == key else "".join(self.stream(info, hits))
+        if restates_question(text, info.text):
+            raise LLMError("mô hình cục bộ chỉ nhắc lại câu hỏi mà không trả lời")
+        return to_answer(info, prompt_hits(hits), text, "local")
+
+
+def _reply_key(info: QuestionInfo, hits: list[Hit]) -> tuple:
+    return info.text, tuple(h.chunk.chunk_id for h in hits)
+
+
+def restates_question(reply: str, question: str) -> bool:
+    """A reply that is itself a question made of the question's words (small models do this)."""
+    import re
+
+    from .lexical import lexical_tokens
+
+    body = re.sub(r"\[\d+\]", " ", reply).strip().rstrip(".").strip()
+    if not body.endswith("?"):
+        return False
+    words = set(lexical_tokens(body, pairs=False))
+    return bool(words) and len(words & set(lexical_tokens(question, pairs=False))) >= 0.6 * len(words)
 
 
 # -- command line ----------------------------------------------------------------------------------

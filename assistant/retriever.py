@@ -53,10 +53,10 @@ class IndexReader:
 
     def __init__(self, settings: Settings, embeddings: SentenceEmbeddings | None = None):
         self.settings = settings
+        Catalog(settings.index_dir, create=False).close()  # fail early and clearly without an index
         self.embeddings = embeddings or load_embeddings(settings)
         self._local = threading.local()
         self._lock = threading.Lock()
-        Catalog(settings.index_dir, create=False).close()  # fail early and clearly without an index
         self.store = VectorStore.open(settings, fingerprint_for(settings))
         self._generation = self.catalog.generation()
 

@@ -116,8 +116,8 @@ def build_app(service: Service) -> gr.Blocks:
                             p_title = gr.Textbox(label="Tiêu đề", elem_id="paste-title")
                             with gr.Row():
                                 p_province = gr.Dropdown(choices=sorted(p.name for p in gazetteer.PROVINCES),
-                                                         label="Tỉnh/thành", allow_custom_value=True,
-                                                         elem_id="paste-province")
+                                                         label="Tỉnh/thành", allow_custom_value=True, value=None,
+                                                         elem_id="paste-province")  # no silent "An Giang"
                                 p_date = gr.Textbox(label="Ngày (YYYY-MM-DD)", elem_id="paste-date")
                             with gr.Row():
                                 p_source = gr.Textbox(label="Nguồn (tờ báo)")
@@ -205,7 +205,8 @@ def build_app(service: Service) -> gr.Blocks:
             if cat is None:
                 return [], gr.update(value=None)
             try:
-                rows = figure_table.filter_rows(figure_table.figure_rows(cat), "" if prov == ALL else prov, query)
+                rows = figure_table.filter_rows(figure_table.figure_rows(cat), "" if prov in (None, ALL) else prov,
+                                                 query or "")
             finally:
                 cat.close()
             fd, path = tempfile.mkstemp(prefix="so-lieu-", suffix=".csv")

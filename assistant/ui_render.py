@@ -32,6 +32,7 @@ CSS = """
 .verdict-table td,.verdict-table th{border-bottom:1px solid var(--border-color-primary);padding:4px 6px;text-align:left}
 .muted{color:var(--body-text-color-subdued)}
 .empty-state{color:var(--body-text-color-subdued);padding:12px}
+#figures-table,#articles-table{--font-mono:var(--font)}  /* sentences, not code: the mono font lacks Vietnamese glyphs */
 """
 
 VERDICT_BADGE = {"khớp": ("ok", "✓ khớp với nguồn"), "khác": ("bad", "✗ khác với nguồn"),

@@ -13,7 +13,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+# The stamp covers the lock and this install recipe (bump SETUP_VERSION when the recipe changes).
+SETUP_VERSION=2
+want=$( (cat requirements.txt; echo "setup=$SETUP_VERSION") | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
   echo "set-up: installing the locked packages (requirements.txt)"
   if [ ! -x .venv/bin/uv ]; then
@@ -21,8 +23,9 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8 2>&1 | grep -v "is ignored" || true
   fi
   # sync = exactly the lock, nothing more; torch==2.13.0+cpu only exists in /opt/wheels.
-  .venv/bin/uv pip sync -q --python .venv/bin/python --find-links /opt/wheels requirements.txt
-  .venv/bin/uv pip install -q --python .venv/bin/python uv==0.13.8
+  # --compile-bytecode: imports stay fast even where PYTHONDONTWRITEBYTECODE is set.
+  .venv/bin/uv pip sync -q --compile-bytecode --python .venv/bin/python --find-links /opt/wheels requirements.txt
+  .venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python uv==0.13.8
   echo "$want" > .venv/.requirements.sha256
 fi
 

@@ -51,7 +51,6 @@ def subprocess_env(pycache_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(pycache_dir)
-    env["PYTHONPATH"] = str(ROOT)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

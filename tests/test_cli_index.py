@@ -18,7 +18,6 @@ from assistant.articles import load_article
 from assistant.catalog import Catalog
 from assistant.chunking import Chunker
 from assistant.embeddings import fingerprint_for
-from assistant.indexer import Indexer
 from assistant.vectorstore import VectorStore
 from conftest import CORPUS, ROOT, SEED_IDS, settings_for
 
@@ -230,8 +229,7 @@ def _check_servable(settings, token_count, base_ids, old_texts):
         cat.close()
 
 
-def test_kill_9_at_any_moment_keeps_the_index_servable(tmp_path, built_index, subprocess_env, embeddings,
-                                                       token_count):
+def test_kill_9_at_any_moment_keeps_the_index_servable(tmp_path, built_index, subprocess_env, token_count):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(built_index / "corpus", corpus)
     shutil.copytree(built_index / "index", index)
@@ -257,12 +255,18 @@ def test_kill_9_at_any_moment_keeps_the_index_servable(tmp_path, built_index, su
         assert n >= 4, label
     assert n < n_files  # the last kill really interrupted the build
 
-    # The next normal run finishes the work: catalog == corpus, Chroma == catalog (strays collected).
-    summary = Indexer(settings, embeddings=embeddings, show_progress=False).run()
-    assert summary.ok, summary.errors
+    # The next normal run of the command finishes the work: catalog == corpus, Chroma == catalog.
+    proc, info, out = run_watched(subprocess_env, "index", "--corpus", corpus, "--index", index, "--json")
+    assert info["exit"] == 0, proc.stderr[-3000:]
+    summary = json.loads(out[-1])
+    assert summary["errors"] == [] and summary["added"] + summary["updated"] > 0
     cat = Catalog(index, create=False)
     assert {a.id for a in cat.articles()} == {p.stem for p in corpus.glob("*.txt")}
-    assert VectorStore.open(settings, fingerprint_for(settings)).ids() == cat.chunk_ids()
+    assert VectorStore.open(settings, fingerprint_for(settings)).ids() == cat.chunk_ids()  # strays collected
     assert "3.042" in cat.article(A003).text
     cat.close()
     _check_servable(settings, token_count, base_ids, old_texts)
+    # And the run after that has nothing to do: it does not even load the embedding model.
+    proc, info, out = run_watched(subprocess_env, "index", "--corpus", corpus, "--index", index, "--json")
+    assert info["exit"] == 0 and json.loads(out[-1])["unchanged"] == n_files
+    assert not info["sentence_transformers"]

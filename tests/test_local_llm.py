@@ -32,7 +32,10 @@ TIMEOUT = 900.0
 def _report(request, line: str) -> None:
     """Print past pytest's capture, so the timings show in a normal run."""
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
         reporter.write_line(f"[local_llm] {line}")
 
 
@@ -108,6 +111,30 @@ def test_local_unanswerable_abstains_or_is_flagged(local_bot, request):
     assert a.abstained or (a.flagged and a.fallback is not None), a.to_dict()
     if not a.flagged:  # never an unflagged figure the sources do not state
         assert all(f.verified for f in a.figures), a.figures
+
+
+def test_local_stream_yields_text_then_the_answer(local_bot, request):
+    engine_calls = []
+    engine = local_bot._generative.engine
+    real = engine.chat_stream
+
+    def counting(*args, **kwargs):
+        engine_calls.append(1)
+        return real(*args, **kwargs)
+
+    engine.chat_stream = counting
+    try:
+        t = time.perf_counter()
+        steps = list(local_bot.stream(ANSWERABLE[0]))
+    finally:
+        del engine.chat_stream
+    partial = [text for text, answer in steps if answer is None]
+    final = steps[-1][1]
+    _report(request, f"stream: {len(partial)} updates, {time.perf_counter() - t:.1f} s in all")
+    assert len(partial) >= 2 and final is not None
+    assert final.backend == "local", final.notice
+    assert final.answer == partial[-1].strip()
+    assert len(engine_calls) == 1, "the streamed reply must be reused, not generated twice"
 
 
 def test_prepare_command_is_idempotent(local_model, subprocess_env):

@@ -1,0 +1,112 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests, with scripted behaviours.
+
+The model name picks the behaviour: "quote" copies the first sentence with a figure from
+source [1] and cites it; "invent" states a figure no source has; "badref" cites a source that
+was not given; "abstain" says nothing was found; "slow" answers after `SLOW_SECONDS`; "garbage"
+returns a body that is not an OpenAI response; "error" returns HTTP 500.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SLOW_SECONDS = 5.0
+
+
+def _reply(model: str, prompt: str) -> str:
+    if model == "invent":
+        return "Theo nguồn, tỉnh có 9.876 dịch vụ công trực tuyến một phần [1]."
+    if model == "badref":
+        return "Thông tin này nằm ở nguồn [7]."
+    if model == "abstain":
+        return "Không tìm thấy thông tin trong các bài viết hiện có."
+    # "quote" (and "slow"): the first sentence of source [1] that states a figure.
+    m = re.search(r"\[1\][^\n]*\n(.*?)(?:\n\n\[2\]|\n\nCÂU HỎI)", prompt, re.S)
+    source = m.group(1) if m else ""
+    for sentence in re.split(r"(?<=[.!?])\s+", source):
+        if re.search(r"\d", sentence):
+            return sentence.strip() + " [1]"
+    return "Không tìm thấy thông tin trong các bài viết hiện có."
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_POST(self):  # noqa: N802 (http.server API)
+        try:
+            self._post()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test): nothing to answer
+
+    def _post(self):
+        length = int(self.headers.get("Content-Length", 0))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        self.server.requests.append(body)  # type: ignore[attr-defined]
+        model = body.get("model", "quote")
+        messages = body.get("messages") or [{}]
+        prompt = messages[-1].get("content", "") if isinstance(messages[-1].get("content"), str) else ""
+        if model == "slow":
+            time.sleep(SLOW_SECONDS)
+        if model == "error":
+            self.send_response(500)
+            self.end_headers()
+            self.wfile.write(b'{"error": {"message": "boom"}}')
+            return
+        if model == "garbage":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"<html>not json at all")
+            return
+        text = _reply(model, prompt)
+        if body.get("stream"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for i in range(0, len(text), 12):
+                chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
+                         "choices": [{"index": 0, "delta": {"content": text[i:i + 12]}, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+            end = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
+                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+            return
+        resp = {"id": "c1", "object": "chat.completion", "created": 0, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        data = json.dumps(resp, ensure_ascii=False).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class FakeLLMServer:
+    """Start with `with FakeLLMServer() as srv:`; `srv.url` is the base URL (…/v1)."""
+
+    def __init__(self):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.requests = []  # type: ignore[attr-defined]
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    @property
+    def requests(self) -> list[dict]:
+        return self.httpd.requests  # type: ignore[attr-defined]
+
+    def __enter__(self) -> "FakeLLMServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
