@@ -143,7 +143,10 @@ class Indexer:
         state = catalog.article_state()
         todo: list[_Pending] = []
         seen: dict[str, Path] = {}
-        for path in corpus_files(Path(self.settings.corpus_dir)):
+        hash_owner = {h: aid for aid, (h, _, _) in state.items() if h}
+        files = corpus_files(Path(self.settings.corpus_dir))
+        corpus_ids = {article_id(p) for p in files}
+        for path in files:
             aid = article_id(path)
             if aid in seen:
                 summary.errors.append(str(ArticleError(path, f"trùng mã bài '{aid}' với tệp {seen[aid].name}; "
@@ -167,6 +170,12 @@ class Indexer:
                 with catalog.transaction() as conn:
                     catalog.touch_article(conn, aid, st.st_size, st.st_mtime_ns)
                 summary.unchanged += 1
+                continue
+            twin = hash_owner.get(article.content_hash)
+            if twin in (None, aid) or twin not in corpus_ids:
+                twin = next((p.article.id for p in todo if p.article.content_hash == article.content_hash), None)
+            if twin:
+                summary.errors.append(str(ArticleError(path, f"nội dung trùng hệt bài '{twin}'; bỏ qua bản sao")))
                 continue
             todo.append(_Pending(article, [], st.st_size, st.st_mtime_ns, is_new=aid not in state))
 

@@ -54,6 +54,7 @@ NUMBER_WORDS = {"hai": "2", "ba": "3", "bốn": "4", "sáu": "6", "bảy": "7", 
 
 def query_tokens(question: str) -> list[str]:
     """Distinct tokens of a question worth searching for (stop words dropped from unigrams)."""
+    question = nfc(question)  # a decomposed accent would otherwise split the word
     toks = [fold(m.group(0)) for m in _TOKEN.finditer(question)]
     raw = [m.group(0).lower() for m in _TOKEN.finditer(question)]
     digits = [NUMBER_WORDS.get(r, t) for r, t in zip(raw, toks)]

@@ -18,7 +18,7 @@ from .config import Settings
 from .extractive import ExtractiveAnswerer, abstention
 from .factcheck import FactChecker
 from .followup import resolve
-from .question import QuestionInfo, analyze
+from .question import QuestionInfo, analyze, looks_english
 from .retriever import HybridRetriever, IndexReader
 from .textnorm import normalize_question
 from .verify import verify_answer
@@ -113,6 +113,8 @@ class Assistant:
             answer = self.extractive.run(info, hits)
         if answer.backend == "extractive" and answer.kind != "factcheck":
             answer = verify_answer(answer)
+        if answer.abstained and looks_english(info.text):
+            answer.notice = "Trợ lý đọc các bài viết tiếng Việt; hãy đặt câu hỏi bằng tiếng Việt (có dấu hoặc không dấu)."
         answer.question = state["question"]
         answer.resolved_question = state["resolved"] if state["resolved"] != state["question"] else ""
         answer.retrieved = [Retrieved(h.chunk.chunk_id, h.chunk.article_id, h.score, h.chunk.text, h.chunk.title,

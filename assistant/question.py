@@ -26,6 +26,18 @@ _CLAIM_END = re.compile(r"(khong|phai khong|dung khong|chu|that khong|hay khong)
 _FACTCHECK_VERBS = re.compile(r"^(kiem tra|xac minh|fact.?check)\b[:\s]*")
 
 
+_ENGLISH = frozenset("the what how many much is are was were of in which who when where does do did and to for "
+                     "with rank ranking number percent province digital".split())
+
+
+def looks_english(text: str) -> bool:
+    """True for a question written in English (no Vietnamese letters, mostly English function words)."""
+    words = re.findall(r"[A-Za-zÀ-ỹĐđ]+", text)
+    if not words or any(fold(w) != w.lower() for w in words):
+        return False
+    return sum(w.lower() in _ENGLISH for w in words) / len(words) >= 0.3
+
+
 @dataclass(frozen=True)
 class QuestionInfo:
     """What the answerer needs to know about a question."""

@@ -8,8 +8,11 @@ reciprocal rank fusion (recall@1 0.955 vs 0.928, see benchmarks/xquad_eval.py).
 """
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -18,7 +21,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from . import gazetteer
-from .catalog import Catalog, ChunkRecord
+from .catalog import CATALOG_FILE, Catalog, ChunkRecord, IndexCorruptError
 from .config import Settings
 from .embeddings import SentenceEmbeddings, fingerprint_for, load_embeddings
 from .textnorm import fold, normalize_question
@@ -53,24 +56,52 @@ class IndexReader:
 
     def __init__(self, settings: Settings, embeddings: SentenceEmbeddings | None = None):
         self.settings = settings
+        self._path = Path(settings.index_dir) / CATALOG_FILE
         Catalog(settings.index_dir, create=False).close()  # fail early and clearly without an index
         self.embeddings = embeddings or load_embeddings(settings)
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._file_id = self._stat()
         self.store = VectorStore.open(settings, fingerprint_for(settings))
         self._generation = self.catalog.generation()
 
+    def _stat(self) -> tuple[int, int]:
+        try:
+            st = os.stat(self._path)
+        except FileNotFoundError:
+            raise IndexCorruptError(f"chỉ mục tại {self.settings.index_dir} đã bị xóa; cần xây dựng lại") from None
+        return st.st_dev, st.st_ino
+
     @property
     def catalog(self) -> Catalog:
-        """This thread's catalog connection."""
-        cat = getattr(self._local, "catalog", None)
-        if cat is None:
+        """This thread's catalog connection (reopened when the catalog file was replaced)."""
+        cat, file_id = getattr(self._local, "catalog", None), getattr(self._local, "file_id", None)
+        if cat is None or file_id != self._file_id:
+            if cat is not None:
+                cat.close()
             cat = self._local.catalog = Catalog(self.settings.index_dir, create=False)
+            self._local.file_id = self._file_id
         return cat
 
+    def close(self) -> None:
+        """Close this thread's catalog connection (other threads' close with their thread)."""
+        cat = getattr(self._local, "catalog", None)
+        if cat is not None:
+            cat.close()
+            self._local.catalog = None
+
     def refresh(self) -> bool:
-        """Reopen the vector store if another process committed a build; True when reloaded."""
-        gen = self.catalog.generation()
+        """Reload after another process committed a build; raises IndexCorruptError if the index is gone."""
+        file_id = self._stat()
+        if file_id != self._file_id:  # the index was deleted and built anew: every connection is stale
+            with self._lock:
+                self._file_id = file_id
+                self.store.reopen()
+                self._generation = -1
+        try:
+            gen = self.catalog.generation()
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(f"chỉ mục bị hỏng ({exc}); cần xây dựng lại") from None
         if gen == self._generation:
             return False
         with self._lock:

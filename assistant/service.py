@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,8 @@ from .indexer import BuildSummary, Indexer, ProgressFn
 from .vectorstore import VectorStoreError
 
 log = logging.getLogger("assistant")
+# Failures a rebuild from the corpus repairs.
+BROKEN_INDEX = (IndexCorruptError, VectorStoreError, sqlite3.DatabaseError)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -58,18 +61,34 @@ class Service:
     def ask(self, question: str, *, province: str | None = None, history: Sequence[str] = (),
             factcheck: bool | None = None) -> Answer:
         """Answer a question; a missing or broken index is rebuilt once, then the question retried."""
+        kwargs = {"province": province, "history": history, "factcheck": factcheck}
         try:
-            return self.assistant().ask(question, province=province, history=history, factcheck=factcheck)
-        except (IndexCorruptError, VectorStoreError) as exc:
-            if self.settings.chroma_url and isinstance(exc, VectorStoreError):
-                raise  # a remote server being down is not fixed by rebuilding locally
-            log.warning("index unusable (%s); rebuilding", exc)
-            self.recover()
-            return self.assistant().ask(question, province=province, history=history, factcheck=factcheck)
+            return self.assistant().ask(question, **kwargs)
+        except BROKEN_INDEX as exc:
+            notice = self._recover_or_raise(exc)
+        answer = self.assistant().ask(question, **kwargs)
+        answer.notice = " ".join(x for x in (notice, answer.notice) if x)
+        return answer
 
     def stream(self, question: str, **kwargs):
-        """Stream an answer (see Assistant.stream)."""
-        return self.assistant().stream(question, **kwargs)
+        """Stream an answer (see Assistant.stream); recovers from a broken index like `ask`."""
+        try:
+            yield from self.assistant().stream(question, **kwargs)
+            return
+        except BROKEN_INDEX as exc:
+            notice = self._recover_or_raise(exc)
+        for text, answer in self.assistant().stream(question, **kwargs):
+            if answer is not None:
+                answer.notice = " ".join(x for x in (notice, answer.notice) if x)
+            yield text, answer
+
+    def _recover_or_raise(self, exc: Exception) -> str:
+        if self.settings.chroma_url and isinstance(exc, VectorStoreError):
+            raise exc  # a remote server being down is not fixed by rebuilding locally
+        log.warning("index unusable (%s); rebuilding", exc)
+        summary = self.recover()
+        return (f"Chỉ mục bị thiếu hoặc hỏng nên đã được xây dựng lại từ {summary.added + summary.updated} bài viết "
+                f"({summary.seconds:.0f} giây).")
 
     def catalog(self) -> Catalog | None:
         """A fresh catalog connection, or None when there is no index yet."""
@@ -93,7 +112,9 @@ class Service:
     def recover(self) -> BuildSummary:
         """Move a broken index aside and build a new one from the corpus."""
         with self._lock:
-            self._assistant = None
+            old, self._assistant = self._assistant, None
+            if old is not None:
+                old.reader.close()
             index = Path(self.settings.index_dir)
             if index.exists() and any(index.iterdir()):
                 broken = index.with_name(f"{index.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")

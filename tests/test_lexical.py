@@ -51,6 +51,15 @@ def test_query_tokens_drop_question_words_but_keep_pairs():
     assert len(toks) == len(set(toks))
 
 
+def test_decomposed_question_finds_the_text():
+    conn = sqlite3.connect(":memory:")
+    lexical.create_schema(conn)
+    lexical.add(conn, [(1, "Tỉ lệ ký số cơ quan ở Thanh Hóa đạt 98,5%"), (2, "Hậu Giang đạt 99%")])
+    nfd = unicodedata.normalize("NFD", "Thanh Hóa đạt bao nhiêu?")
+    assert query_tokens(nfd) == query_tokens("Thanh Hóa đạt bao nhiêu?")
+    assert lexical.search(conn, nfd)[0][0] == 1
+
+
 def test_query_of_only_stopwords_searches_nothing():
     conn = sqlite3.connect(":memory:")
     lexical.create_schema(conn)

@@ -133,6 +133,7 @@ def test_convert_failing_midway_keeps_previous_model_and_cleans_up(tmp_path, wei
     with pytest.raises(mc.ModelFormatError, match="l11.oln.b"):
         mc.convert(out, src)
     assert (out / "model.safetensors").read_bytes() == b"previous model"
+    assert [p.name for p in out.iterdir()] == ["model.safetensors"]  # nothing half-written into it
     assert _no_leftovers(tmp_path, "e5")
 
 
