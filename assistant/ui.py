@@ -158,33 +158,35 @@ def build_app(service: Service) -> gr.Blocks:
             if not text:
                 yield chat, "", history, '<div class="notice">Câu hỏi trống: hãy nhập một câu hỏi.</div>'
                 return
-            chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+            # The Chatbot inserts message content as (sanitized) HTML even with render_markdown=False: escape it,
+            # so "<img ...>" in a question or "<script>" in a quoted article is shown as text.
+            chat += [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": "…"}]
             yield chat, "", history, '<div class="empty-state">Đang tìm trong các bài viết…</div>'
             answer: Answer | None = None
             try:
                 kwargs = {"province": None if prov in (None, "", ALL) else prov, "history": history}
                 for partial, final in service.stream(text, **kwargs):
                     if final is None:
-                        chat[-1] = {"role": "assistant", "content": partial}
+                        chat[-1] = {"role": "assistant", "content": esc(partial)}
                         yield chat, "", history, gr.skip()
                     else:
                         answer = final
             except QuestionError as exc:
-                chat[-1] = {"role": "assistant", "content": str(exc)}
+                chat[-1] = {"role": "assistant", "content": esc(exc)}
                 yield chat, "", history, f'<div class="notice">{esc(exc)}</div>'
                 return
             except Exception as exc:
-                chat[-1] = {"role": "assistant", "content": _error_text(exc)}
+                chat[-1] = {"role": "assistant", "content": esc(_error_text(exc))}
                 yield chat, "", history, f'<div class="notice">{esc(_error_text(exc))}</div>'
                 return
             assert answer is not None
             words = answer.answer.split(" ")
             step = max(3, len(words) // 12)
             for i in range(step, len(words), step):  # the extractive answer arrives whole; show it flowing
-                chat[-1] = {"role": "assistant", "content": " ".join(words[:i])}
+                chat[-1] = {"role": "assistant", "content": esc(" ".join(words[:i]))}
                 yield chat, "", history, gr.skip()
                 time.sleep(STREAM_STEP_S)
-            chat[-1] = {"role": "assistant", "content": answer.answer}
+            chat[-1] = {"role": "assistant", "content": esc(answer.answer)}
             resolved = answer.resolved_question or answer.question
             yield chat, "", history + [resolved], sources_html(answer)
 

@@ -274,6 +274,7 @@ def test_article_html_and_links_are_shown_as_text(ui):
         expect(page.locator("#admin-log textarea")).to_have_value(re.compile("Xong"), timeout=REBUILD_MS)
     bot = ask(ui, "Kiên Giang đã lắp đặt bao nhiêu trạm sạc xe điện công cộng?")
     expect(bot).to_contain_text("57")
+    assert "&lt;" not in bot.inner_text() and "&amp;" not in bot.inner_text()
     card = page.locator("#sources .src-card").filter(has_text="trạm sạc").first
     expect(card.locator(".src-head")).to_contain_text("<script>window.__pwned=1</script>")
     expect(card.locator(".src-text")).to_contain_text("<script>window.__pwned=1</script>")
@@ -287,6 +288,7 @@ def test_article_html_and_links_are_shown_as_text(ui):
     ask(ui, question)
     user = page.locator('#chatbot [data-testid="user"]').last
     expect(user).to_contain_text('<img src=x onerror="window.__pwned2=1">')
+    assert "&lt;" not in user.inner_text() and "&quot;" not in user.inner_text()  # escaped once, not twice
     assert page.locator("#chatbot img[src='x']").count() == 0
     page.wait_for_timeout(300)  # an onerror handler would have fired by now
     assert page.evaluate("typeof window.__pwned2") == "undefined"
