@@ -130,13 +130,14 @@ class Indexer:
         versions = f"chunker={CHUNKER_VERSION};lexical={LEXICAL_VERSION}"
         model_changed = catalog.get_meta("model_fingerprint") not in ("", fingerprint)
         rebuild = full or model_changed or catalog.get_meta("versions") not in ("", versions)
-        if rebuild or not catalog.get_meta("model_fingerprint"):
+        # A run that died while writing may have left vectors without catalog rows: sweep them.
+        crashed = catalog.get_meta("writing") == "1"
+        if rebuild or crashed or not catalog.get_meta("model_fingerprint"):
             with catalog.transaction() as conn:
                 if rebuild:
                     catalog.mark_all_stale(conn)
                     summary.full = True
-                catalog.set_meta(conn, model_fingerprint=fingerprint, versions=versions,
-                                 pending_gc="1" if rebuild or not catalog.get_meta("model_fingerprint") else "0",
+                catalog.set_meta(conn, model_fingerprint=fingerprint, versions=versions, sweep="1",
                                  drop_old_collections="1" if model_changed else
                                  catalog.get_meta("drop_old_collections", "0"))
 
@@ -181,27 +182,27 @@ class Indexer:
 
         removed = [aid for aid in state if aid not in seen]
         store = None
-        if removed or todo or catalog.get_meta("pending_gc") == "1":
+        sweep = catalog.get_meta("sweep") == "1"
+        if removed or todo or sweep:
             store = self._open_store(fingerprint)
         if removed:
             with catalog.transaction() as conn:
-                catalog.set_meta(conn, pending_gc="1")
+                catalog.set_meta(conn, writing="1")
                 gone = [cid for aid in removed for cid in catalog.remove_article(conn, aid)]
                 catalog.bump_generation(conn)
             store.delete(gone)
             summary.removed = len(removed)
         if todo:
             self._index(catalog, store, todo, summary, progress)
-        if store is not None and catalog.get_meta("pending_gc") == "1":
+        if sweep:  # a full pass over the vector ids: only after a crash, a rebuild or on a new index
             stray = sorted(store.ids() - catalog.chunk_ids())
             store.delete(stray)
             if catalog.get_meta("drop_old_collections") == "1":
                 store.drop_other_collections()
-            with catalog.transaction() as conn:
-                catalog.set_meta(conn, pending_gc="0", drop_old_collections="0")
         with catalog.transaction() as conn:
-            catalog.set_meta(conn, last_build=json.dumps({**summary.to_dict(), "finished_at": time.time()},
-                                                         ensure_ascii=False))
+            catalog.set_meta(conn, writing="0", sweep="0", drop_old_collections="0",
+                             last_build=json.dumps({**summary.to_dict(), "finished_at": time.time()},
+                                                   ensure_ascii=False))
         return summary
 
     def _open_store(self, fingerprint: str) -> VectorStore:
@@ -219,7 +220,7 @@ class Indexer:
             p.chunks = chunker.run(p.article.id, p.article.text)
         flat = [(p, c) for p in todo for c in p.chunks]
         with catalog.transaction() as conn:
-            catalog.set_meta(conn, pending_gc="1")  # vectors are about to exist before their catalog rows
+            catalog.set_meta(conn, writing="1")  # vectors are about to exist before their catalog rows
         bar = tqdm(total=len(flat), unit="đoạn", desc="Nhúng", disable=not self.show_progress, leave=False)
         ready: list[_Pending] = []
         try:
