@@ -11,6 +11,8 @@ leaves every article either in its previous or in its new state.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -28,6 +30,16 @@ SCHEMA_VERSION = "2"
 
 class IndexCorruptError(RuntimeError):
     """The index folder exists but cannot be read; rebuilding it fixes this."""
+
+
+def quarantine(index_dir: Path) -> Path | None:
+    """Move a broken index folder aside (kept for inspection); returns where it went."""
+    index_dir = Path(index_dir)
+    if not index_dir.exists() or not any(index_dir.iterdir()):
+        return None
+    target = index_dir.with_name(f"{index_dir.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    shutil.move(str(index_dir), str(target))
+    return target
 
 
 @dataclass(frozen=True)
@@ -108,8 +120,8 @@ class Catalog:
                 self._create_schema()
             self.conn.execute("SELECT count(*) FROM articles").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise IndexCorruptError(f"chỉ mục bị hỏng ({self.path.name}: {exc}); hãy xây dựng lại bằng "
-                                    "`python -m assistant index --full`") from None
+            raise IndexCorruptError(f"chỉ mục bị hỏng ({self.path.name}: {exc}); hãy chạy "
+                                    "`python -m assistant index` để xây dựng lại") from None
 
     def _create_schema(self) -> None:
         has_meta = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()

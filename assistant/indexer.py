@@ -13,6 +13,7 @@ the next run. A file lock keeps a second builder out.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,13 +23,14 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from .articles import Article, ArticleError, article_id, corpus_files, parse_article, read_article_bytes
-from .catalog import Catalog
+from .catalog import Catalog, IndexCorruptError, quarantine
 from .chunking import CHUNKER_VERSION, Chunk, Chunker
 from .config import Settings
 from .embeddings import SentenceEmbeddings, fingerprint_for, load_embeddings
 from .lexical import LEXICAL_VERSION
 from .vectorstore import VectorStore
 
+log = logging.getLogger("assistant")
 LOCK_FILE = "build.lock"
 EMBED_STEP = 256  # chunks per encode call: enough to keep the model busy, small enough to commit often
 ProgressFn = Callable[[str, int, int], None]
@@ -82,9 +84,12 @@ def chunk_metadata(article: Article, chunk: Chunk) -> dict:
             "url": article.url, "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end}
 
 
+MAX_TITLE_CHARS = 150  # keeps title + chunk within e5's 512 tokens (chunks stop at 350)
+
+
 def embedding_text(title: str, text: str) -> str:
     """What is embedded for a chunk: the title gives passages their topic and province."""
-    return f"{title}\n{text}" if title else text
+    return f"{title[:MAX_TITLE_CHARS]}\n{text}" if title else text
 
 
 class Indexer:
@@ -113,7 +118,17 @@ class Indexer:
             raise IndexBusyError(f"một tiến trình khác đang xây dựng chỉ mục {index_dir} (khóa {LOCK_FILE}); "
                                  "hãy đợi nó chạy xong rồi thử lại") from None
         try:
-            catalog = Catalog(index_dir)
+            try:
+                catalog = Catalog(index_dir)
+            except IndexCorruptError:
+                # The index is derived data: set the broken one aside and build afresh from the corpus.
+                lock.release()
+                moved = quarantine(index_dir)
+                log.warning("corrupt index moved to %s; rebuilding", moved)
+                index_dir.mkdir(parents=True, exist_ok=True)
+                lock.acquire(timeout=0)
+                catalog = Catalog(index_dir)
+                full = True
             try:
                 summary = self._run(catalog, full, progress or (lambda *_: None))
             finally:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from .answer import Answer
+from .answer import ABSTAIN_PREFIX, Answer
 from .config import PROJECT_ROOT, Settings
 from .llm import LLMError, build_messages, to_answer
 from .question import QuestionInfo
@@ -51,6 +51,11 @@ MAX_TOKENS = 256
 # Vietnamese), and this 1.5B model answers better from fewer sources (with 3+ chunks it tends to
 # restate the question), so it sees the best-ranked chunks up to this many characters (at least one).
 MAX_PROMPT_SOURCE_CHARS = 2400
+
+# Asked once when the model's reply only restates the question (this model does that now and then).
+RETRY_PROMPT = ("Trả lời thẳng vào câu hỏi bằng câu khẳng định, chép đúng số liệu từ nguồn và ghi [n] của nguồn "
+                "đó ngay sau câu; không nhắc lại câu hỏi. Nếu các nguồn không có thông tin, chỉ trả lời: "
+                f"\"{ABSTAIN_PREFIX} trong các bài viết hiện có.\"")
 
 _BUF = 8 << 20
 
@@ -338,10 +343,8 @@ class LocalAnswerer:
         """Yield the reply text as it is generated."""
         engine = self.engine
         used = prompt_hits(hits)
-        messages = [{"role": "user" if role == "human" else role, "content": content}
-                    for role, content in build_messages(info.text, used)]
         text = ""
-        for piece in engine.chat_stream(messages, self.timeout):
+        for piece in engine.chat_stream(_messages(info, used), self.timeout):
             text += piece
             yield piece
         # Decoding is greedy: Assistant.stream() streams, then asks run() for the same reply.
@@ -353,8 +356,19 @@ class LocalAnswerer:
         key = _reply_key(info, prompt_hits(hits))
         text = last[1] if last and last[0] == key else "".join(self.stream(info, hits))
         if restates_question(text, info.text):
-            raise LLMError("mô hình cục bộ chỉ nhắc lại câu hỏi mà không trả lời")
+            # One more turn; the prompt is in the KV cache, so this costs seconds, not a re-read.
+            retry = _messages(info, prompt_hits(hits)) + [{"role": "assistant", "content": text},
+                                                          {"role": "user", "content": RETRY_PROMPT}]
+            text = "".join(self.engine.chat_stream(retry, self.timeout))
+            if restates_question(text, info.text):
+                raise LLMError("mô hình cục bộ chỉ nhắc lại câu hỏi mà không trả lời")
         return to_answer(info, prompt_hits(hits), text, "local")
+
+
+def _messages(info: QuestionInfo, hits: list[Hit]) -> list[dict[str, str]]:
+    """llm.build_messages as OpenAI-style dicts for the chat template."""
+    return [{"role": "user" if role == "human" else role, "content": content}
+            for role, content in build_messages(info.text, hits)]
 
 
 def _reply_key(info: QuestionInfo, hits: list[Hit]) -> tuple:

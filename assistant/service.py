@@ -9,15 +9,13 @@ committed article by article and readers reload when a build commits).
 from __future__ import annotations
 
 import logging
-import shutil
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from typing import Callable, Sequence
 
 from .answer import Answer
-from .catalog import Catalog, IndexCorruptError
+from .catalog import Catalog, IndexCorruptError, quarantine
 from .config import Settings
 from .indexer import BuildSummary, Indexer, ProgressFn
 from .vectorstore import VectorStoreError
@@ -115,14 +113,9 @@ class Service:
             old, self._assistant = self._assistant, None
             if old is not None:
                 old.reader.close()
-            index = Path(self.settings.index_dir)
-            if index.exists() and any(index.iterdir()):
-                broken = index.with_name(f"{index.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-                try:
-                    shutil.move(str(index), str(broken))
-                    log.warning("moved the broken index to %s", broken)
-                except OSError:
-                    shutil.rmtree(index, ignore_errors=True)
+            moved = quarantine(Path(self.settings.index_dir))
+            if moved:
+                log.warning("moved the broken index to %s", moved)
         return self.rebuild(full=True)
 
 

@@ -21,11 +21,12 @@ RETRIEVED_KEYS = {"chunk_id", "article_id", "score", "text"}
 def api(tmp_path_factory, subprocess_env):
     """The app on a private index copy; the CLI answers the same questions meanwhile (both load the model)."""
     corpus, index = private_copy(tmp_path_factory, subprocess_env, "api")
-    cli = subprocess.Popen([sys.executable, "-m", "assistant", "ask", "--json", "--index", str(index)], cwd=ROOT,
-                           env=subprocess_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
-    cli.stdin.write("\n".join(QUESTIONS) + "\n")
-    cli.stdin.close()
+    questions = tmp_path_factory.mktemp("api-cli") / "questions.txt"
+    questions.write_text("\n".join(QUESTIONS) + "\n", encoding="utf-8")
+    with open(questions, encoding="utf-8") as stdin:  # one question per line, answered as JSON Lines
+        cli = subprocess.Popen([sys.executable, "-m", "assistant", "ask", "--json", "--index", str(index)], cwd=ROOT,
+                               env=subprocess_env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
     try:
         with AppServer(corpus, index, subprocess_env, tmp_path_factory.mktemp("api-logs")) as server:
             server.cli = cli

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,8 +204,6 @@ def test_model_fingerprint_differs_between_models(tmp_path):
     assert model_fingerprint(str(c)) != model_fingerprint(str(MODEL_DIR))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (assistant/embeddings.py): model_fingerprint hashes only config files "
-                   "and weight file *sizes*, so re-trained weights of the same size do not force a re-embed")
 def test_model_fingerprint_sees_new_weights_of_the_same_size(tmp_path):
     folder = tmp_path / "my-sbert"
     folder.mkdir()

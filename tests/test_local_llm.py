@@ -94,7 +94,8 @@ def _cited(answer) -> set[int]:
 @pytest.mark.parametrize("question", ANSWERABLE)
 def test_local_answer_is_cited_and_verified_or_flagged(local_bot, request, question):
     a = _ask(local_bot, request, question)
-    assert a.backend == "local", f"the local model gave no answer: {a.notice}"
+    if a.backend != "local":  # only the documented guard may hand over to the extractive answer
+        assert "nhắc lại câu hỏi" in a.notice, f"the local model gave no answer: {a.notice}"
     assert not a.abstained, a.answer
     assert VIETNAMESE.search(a.answer), f"not Vietnamese: {a.answer!r}"
     assert _cited(a) & {c.n for c in a.citations}, f"no [n] pointing at a given source: {a.answer!r}"

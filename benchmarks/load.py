@@ -1,0 +1,587 @@
+"""Load on the real app (issue 7): concurrent `gradio_client` clients on `/ask`, and rebuilds while serving.
+
+    .venv/bin/python -m benchmarks.load [--levels 1,5,20] [--duration 30] [--max-requests 400]
+                                        [--rebuild-while-serving [--rebuild-clients 5] [--cycles 3]]
+                                        [--workdir DIR] [--index-from DIR] [--json OUT]
+
+It copies the seed corpus (corpus/) into a work folder outside the repository, builds its index
+with `python -m assistant index` (or copies a built one given by `--index-from`), and starts the
+real app — `app.py --host 127.0.0.1 --port FREE --index I --corpus C` — as a subprocess. Everything
+stays on 127.0.0.1.
+
+Load levels: for each number of concurrent clients N, N threads each open their own
+`gradio_client.Client` and ask a mix of seed questions (the dev set's single-article questions) until
+`--duration` seconds or `--max-requests` requests have passed. Reported: throughput (completed
+requests per second), p50/p95/p99 latency, errors, and mix-ups: every reply must carry the question
+that was sent, must not abstain, and must cite only the article the question is about.
+
+`--rebuild-while-serving`: `--rebuild-clients` clients keep asking the same mix while the script,
+`--cycles` times, adds a new article to the corpus, removes the one it added in the previous cycle,
+and runs `python -m assistant index` (a separate process). Every request must get an answer (from
+the old or the new index) and none may fail; after each rebuild the new article's question must be
+answered from the new article and the removed one's never be cited again — without restarting the app.
+`--levels ''` skips the load levels (rebuild scenario only).
+
+Results are printed as tables; `--json OUT` writes every number. The test suite runs a short version
+of both (tests/test_reliability.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+from urllib.parse import urlparse
+
+from .common import ROOT, copy_seeds, free_port, log, machine_info, pct, table
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Settings that would move the benchmark off its private folders or off 127.0.0.1.
+STRIPPED_ENV = ("ASSISTANT_HOST", "ASSISTANT_PORT", "ASSISTANT_AUTH", "ASSISTANT_CORPUS_DIR", "ASSISTANT_INDEX_DIR",
+                "ASSISTANT_CHROMA_URL")
+
+TIEN_GIANG, THANH_HOA, HAU_GIANG, DONG_THAP, BEN_TRE = (
+    "000_c8abe304363df3f5", "001_da462b655fd8cf87", "002_130dbf42b88e02b2", "003_11d4590fe4f6bcca",
+    "004_7b060a5d05bf869f")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question, the article every citation of its answer must come from, and a figure the answer states."""
+
+    text: str
+    article_id: str
+    figure: str = ""
+
+
+# The dev set's questions about one article (../shared/eval/dev_qa.jsonl d01-d17, d22).
+SEED_QUESTIONS: tuple[Question, ...] = (
+    Question("Tỷ trọng kinh tế số của Tiền Giang đạt mục tiêu bao nhiêu phần trăm GRDP vào năm 2025?", TIEN_GIANG, "15%"),
+    Question("Chỉ số kinh tế số của Tiền Giang trong báo cáo DTI đạt bao nhiêu điểm?", TIEN_GIANG, "0,4856"),
+    Question("Tỷ lệ doanh nghiệp ở Tiền Giang nộp thuế điện tử là bao nhiêu?", TIEN_GIANG, "84%"),
+    Question("Kế hoạch số mấy của UBND tỉnh Tiền Giang triển khai chuyển đổi số giai đoạn 2021 - 2025?", TIEN_GIANG, "370"),
+    Question("Thanh Hóa đã cung cấp bao nhiêu tem truy xuất nguồn gốc?", THANH_HOA, "105.800"),
+    Question("Đến năm 2030 Thanh Hóa phấn đấu có ít nhất bao nhiêu doanh nghiệp số?", THANH_HOA, "150"),
+    Question("Phó Chủ tịch UBND tỉnh Thanh Hóa được nhắc tới trong bài là ai?", THANH_HOA),
+    Question("Tỷ lệ phản ánh, kiến nghị được xử lý đúng hạn ở Thanh Hóa là bao nhiêu?", THANH_HOA, "93%"),
+    Question("Hậu Giang đã đưa bao nhiêu sản phẩm OCOP lên sàn thương mại điện tử?", HAU_GIANG, "105"),
+    Question("Hậu Giang thí điểm mô hình chuyển đổi số cấp xã ở những nơi nào?", HAU_GIANG),
+    Question("Công nghệ tưới của Israel giúp nông dân Hậu Giang tiết kiệm bao nhiêu phần trăm lượng nước?", HAU_GIANG,
+             "80%"),
+    Question("Chỉ số ICT Index 2022 của Đồng Tháp xếp thứ mấy?", DONG_THAP, "7"),
+    Question("Tỷ lệ trả lời ý kiến phản ánh của Tổng đài 1022 Đồng Tháp là bao nhiêu?", DONG_THAP, "99,64%"),
+    Question("Bao nhiêu phần trăm hoạt động chỉ đạo, điều hành của cơ quan nhà nước Đồng Tháp được thực hiện trên nền "
+             "tảng quản trị tổng thể?", DONG_THAP, "80%"),
+    Question("Ba lĩnh vực trọng tâm chuyển đổi số của Đồng Tháp là gì?", DONG_THAP),
+    Question("Bến Tre đặt mục tiêu tỷ lệ dân có tài khoản thanh toán điện tử là bao nhiêu?", BEN_TRE, "50%"),
+    Question("Theo mục tiêu năm 2030 của Bến Tre, bao nhiêu phần trăm hoạt động kiểm tra được thực hiện qua môi "
+             "trường số?", BEN_TRE, "70%"),
+    Question("dong thap co bao nhieu dich vu cong truc tuyen mot phan", DONG_THAP, "214"),
+)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """An article the rebuild scenario adds (and later removes), with a question only it answers."""
+
+    article_id: str
+    title: str
+    province: str
+    body: str
+    question: str
+    figure: str
+
+    def file_bytes(self) -> bytes:
+        return (f'---\ntitle: "{self.title}"\nprovince: "{self.province}"\ndate: 2024-05-01\n---\n{self.title}\n'
+                f"{self.body}\n").encode("utf-8")
+
+    def as_question(self) -> Question:
+        return Question(self.question, self.article_id, self.figure)
+
+
+PROBES: tuple[Probe, ...] = (
+    Probe("900_ca_mau_wifi", "Cà Mau phủ sóng wifi miễn phí", "Cà Mau",
+          "Tỉnh Cà Mau có 4.321 điểm phát wifi miễn phí phục vụ chuyển đổi số.\nCác điểm phát wifi được lắp đặt tại "
+          "trụ sở xã, trường học, chợ và bến xe trên địa bàn tỉnh.",
+          "Cà Mau có bao nhiêu điểm phát wifi miễn phí?", "4.321"),
+    Probe("901_kien_giang_sac", "Kiên Giang lắp trạm sạc xe điện", "Kiên Giang",
+          "Tỉnh Kiên Giang đã lắp đặt 57 trạm sạc xe điện công cộng trên các tuyến quốc lộ.\nTrạm sạc xe điện công "
+          "cộng giúp giảm phát thải, gắn chuyển đổi xanh với chuyển đổi số.",
+          "Kiên Giang đã lắp đặt bao nhiêu trạm sạc xe điện công cộng?", "57"),
+    Probe("902_bac_lieu_chu_ky_so", "Bạc Liêu đẩy mạnh chữ ký số cho người dân", "Bạc Liêu",
+          "Trong năm 2023, tỉnh Bạc Liêu đã cấp 6.789 chữ ký số cá nhân cho người dân để làm thủ tục trực tuyến.\n"
+          "Sở Thông tin và Truyền thông tiếp tục hướng dẫn người dân sử dụng chữ ký số trên điện thoại.",
+          "Bạc Liêu đã cấp bao nhiêu chữ ký số cá nhân cho người dân?", "6.789"),
+    Probe("903_soc_trang_camera", "Sóc Trăng lắp camera giao thông thông minh", "Sóc Trăng",
+          "Tỉnh Sóc Trăng đã đưa vào vận hành 1.234 camera giám sát giao thông thông minh.\nHình ảnh từ camera được "
+          "kết nối về trung tâm điều hành đô thị thông minh của tỉnh.",
+          "Sóc Trăng có bao nhiêu camera giám sát giao thông thông minh?", "1.234"),
+    Probe("904_tra_vinh_ho_tich", "Trà Vinh số hóa dữ liệu hộ tịch", "Trà Vinh",
+          "Đến nay, tỉnh Trà Vinh đã số hóa 312.000 hồ sơ hộ tịch để phục vụ dịch vụ công trực tuyến.\nNgười dân "
+          "không phải nộp lại bản giấy khi làm thủ tục tại bộ phận một cửa.",
+          "Trà Vinh đã số hóa bao nhiêu hồ sơ hộ tịch?", "312.000"),
+    Probe("905_an_giang_vung_trong", "An Giang cấp mã số vùng trồng điện tử", "An Giang",
+          "Tỉnh An Giang đã cấp 8.765 mã số vùng trồng điện tử cho nông dân trồng lúa và cây ăn trái.\nMã số vùng "
+          "trồng giúp truy xuất nguồn gốc nông sản xuất khẩu.",
+          "An Giang đã cấp bao nhiêu mã số vùng trồng điện tử?", "8.765"),
+)
+
+
+# --- processes ---------------------------------------------------------------------------------
+def child_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for the app and the index command: private folders, 127.0.0.1, a shared byte-code cache."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in STRIPPED_ENV}
+    if env.pop("PYTHONDONTWRITEBYTECODE", None) is not None and "PYTHONPYCACHEPREFIX" not in env:
+        # Without byte code every child re-compiles torch & co. (~15 s); keep it outside the repository.
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "assistant-pycache")
+    env["PYTHONUNBUFFERED"] = "1"
+    env["GRADIO_ANALYTICS_ENABLED"] = "False"
+    return env
+
+
+@dataclass
+class IndexRun:
+    """One `python -m assistant index` run."""
+
+    returncode: int
+    seconds: float
+    stdout: str
+    stderr: str
+
+    @property
+    def summary(self) -> dict:
+        """The JSON summary the command printed with --json ({} if none)."""
+        for line in reversed(self.stdout.strip().splitlines()):
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue
+        return {}
+
+
+def run_index(corpus: Path, index: Path, env: dict[str, str], timeout: float = 600,
+              extra: Sequence[str] = ()) -> IndexRun:
+    """`python -m assistant index --corpus C --index I --quiet --json` from the project root."""
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index),
+                           "--quiet", "--json", *extra], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    return IndexRun(proc.returncode, time.perf_counter() - t, proc.stdout, proc.stderr)
+
+
+class App:
+    """`python app.py --host 127.0.0.1 --port P --corpus C --index I` from the project root; stopped on exit."""
+
+    def __init__(self, corpus: Path, index: Path, env: dict[str, str], log_path: Path, *,
+                 host: str | None = "127.0.0.1", port: int | None = None, startup_timeout: float = 240):
+        self.corpus, self.index, self.env, self.log_path = Path(corpus), Path(index), env, Path(log_path)
+        self.host = host
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen | None = None
+        self.started_s = 0.0
+
+    def __enter__(self) -> "App":
+        import urllib.error
+        import urllib.request
+
+        args = [sys.executable, "app.py", "--port", str(self.port), "--corpus", str(self.corpus), "--index",
+                str(self.index)]
+        if self.host:
+            args += ["--host", self.host]
+        self._log = open(self.log_path, "w", encoding="utf-8")
+        t = time.perf_counter()
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + self.startup_timeout
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"app exited with {self.proc.returncode}:\n{self.log_tail()}")
+                try:
+                    with urllib.request.urlopen(self.url, timeout=5) as r:
+                        if r.status == 200:
+                            break
+                except (urllib.error.URLError, OSError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"app did not answer on {self.url} in {self.startup_timeout} s:\n"
+                                       f"{self.log_tail()}")
+                time.sleep(0.3)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        self.started_s = time.perf_counter() - t
+        return self
+
+    def log_text(self) -> str:
+        """Everything the app printed so far."""
+        try:
+            self._log.flush()
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except (OSError, ValueError):
+            return ""
+
+    def log_tail(self, n: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def rss_mb(self) -> float | None:
+        """Resident memory of the app process now, in MB."""
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except (OSError, AttributeError):
+            return None
+        return None
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=20)
+        self._log.close()
+
+
+def prepare(workdir: Path, env: dict[str, str], index_from: Path | None = None) -> tuple[Path, Path, float]:
+    """A private (corpus, index) in `workdir`: the seed corpus, its index copied or built; returns build seconds."""
+    corpus, index = workdir / "corpus", workdir / "index"
+    if index_from is not None:
+        shutil.copytree(Path(index_from) / "corpus", corpus)
+        shutil.copytree(Path(index_from) / "index", index)
+        return corpus, index, 0.0
+    copy_seeds(corpus)
+    run = run_index(corpus, index, env)
+    if run.returncode != 0:
+        raise RuntimeError(f"building the seed index failed ({run.returncode}):\n{run.stderr[-3000:]}")
+    return corpus, index, run.seconds
+
+
+# --- clients -----------------------------------------------------------------------------------
+def check_reply(q: Question, reply: object, allowed: set[str] | None = None) -> list[str]:
+    """Why a reply is not the right answer to `q` ([] when it is): its own question, cited from its own article."""
+    if not isinstance(reply, dict):
+        return [f"reply is {type(reply).__name__}, not an answer object"]
+    problems = []
+    if reply.get("question") != " ".join(q.text.split()):
+        problems.append(f"question mixed up: sent {q.text!r}, reply is for {reply.get('question')!r}")
+    cited = [c.get("article_id") for c in reply.get("citations") or []]
+    if allowed is not None:  # lenient (rebuild probes): any article of the old or new index, or an abstention
+        problems += [f"cites {a!r}, which is in neither the old nor the new index" for a in cited if a not in allowed]
+        return problems
+    if reply.get("abstained") or not cited:
+        problems.append(f"no answer for {q.text!r}")
+    elif any(a != q.article_id for a in cited):
+        problems.append(f"cites {sorted(set(cited))} for a question about {q.article_id}")
+    if q.figure and q.figure not in (reply.get("answer") or ""):
+        problems.append(f"answer lacks {q.figure!r}")
+    return problems
+
+
+def make_client(url: str, auth: tuple[str, str] | None = None):
+    """A gradio_client Client for an app on this machine (refuses anything but 127.0.0.1)."""
+    from gradio_client import Client
+
+    host = urlparse(url).hostname
+    if host not in LOOPBACK:
+        raise ValueError(f"the load script only talks to 127.0.0.1, not {host}")
+    return Client(url, auth=auth, verbose=False)
+
+
+def ask_once(client, question: str, timeout: float) -> dict:
+    """One `/ask` call with a deadline (the job is cancelled when it passes)."""
+    job = client.submit(question, api_name="/ask")
+    try:
+        return job.result(timeout=timeout)
+    except TimeoutError:
+        job.cancel()
+        raise
+
+
+def summarize(records: list[dict], wall: float) -> dict:
+    """Throughput, latency percentiles, errors and mix-ups of one run."""
+    done = [r for r in records if r["error"] is None]
+    lat = [r["ms"] for r in records]
+    ok_lat = [r["ms"] for r in done]
+    return {
+        "requests": len(records),
+        "answered": len(done),
+        "errors": len(records) - len(done),
+        "mixups": sum(1 for r in done if r["problems"]),
+        "wall_s": round(wall, 2),
+        "throughput_rps": round(len(records) / wall, 3) if wall > 0 else None,
+        "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in
+                       (("p50", pct(ok_lat, 50)), ("p95", pct(ok_lat, 95)), ("p99", pct(ok_lat, 99)),
+                        ("mean", sum(ok_lat) / len(ok_lat) if ok_lat else None), ("max", max(lat) if lat else None))},
+        "error_samples": [r["error"] for r in records if r["error"]][:5],
+        "mixup_samples": [p for r in done for p in r["problems"]][:5],
+    }
+
+
+def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int, timeout: float = 120,
+                pick: Callable[[int, int], Question] | None = None,
+                check: Callable[[Question, object], list[str]] = check_reply,
+                stop: threading.Event | None = None, auth: tuple[str, str] | None = None) -> dict:
+    """`n_clients` threads, each with its own Client, ask until `duration` s, `max_requests` or `stop`.
+
+    `pick(client, round)` chooses each question (default: the seed mix, each client starting elsewhere).
+    Returns the summary plus every request record.
+    """
+    pick = pick or (lambda c, j: SEED_QUESTIONS[(c * 7 + j) % len(SEED_QUESTIONS)])
+    stop = stop or threading.Event()
+    with ThreadPoolExecutor(n_clients) as pool:  # connect first: opening a Client is not part of the load
+        clients = list(pool.map(lambda _: make_client(url, auth), range(n_clients)))
+    records: list[dict] = []
+    lock = threading.Lock()
+    issued = 0
+    start = threading.Barrier(n_clients + 1)
+
+    def worker(c: int) -> None:
+        nonlocal issued
+        client = clients[c]
+        start.wait()
+        j = 0
+        while not stop.is_set() and time.perf_counter() - t0 < duration:
+            with lock:
+                if issued >= max_requests:
+                    return
+                issued += 1
+            q = pick(c, j)
+            j += 1
+            rec = {"client": c, "question": q.text, "t": time.perf_counter() - t0, "error": None, "problems": []}
+            t = time.perf_counter()
+            try:
+                reply = ask_once(client, q.text, timeout)
+                rec["problems"] = check(q, reply)
+                if isinstance(reply, dict):
+                    rec["reply"] = {"question": reply.get("question"), "abstained": reply.get("abstained"),
+                                    "notice": reply.get("notice"),
+                                    "cited": [x.get("article_id") for x in reply.get("citations") or []]}
+            except Exception as exc:  # every failure is counted, none stops the run
+                rec["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+            rec["ms"] = (time.perf_counter() - t) * 1000
+            with lock:
+                records.append(rec)
+
+    threads = [threading.Thread(target=worker, args=(c,), daemon=True, name=f"client-{c}") for c in range(n_clients)]
+    for th in threads:
+        th.start()
+    t0 = time.perf_counter()
+    start.wait()
+    for th in threads:
+        th.join(duration + timeout + 60)
+    wall = time.perf_counter() - t0
+    for cl in clients:
+        try:
+            cl.close()
+        except Exception:
+            pass
+    out = summarize(records, wall)
+    out["clients"] = n_clients
+    out["records"] = sorted(records, key=lambda r: r["t"])
+    return out
+
+
+def warm_up(url: str, timeout: float = 300) -> float:
+    """Ask one question (the first one loads the model); returns its seconds."""
+    client = make_client(url)
+    try:
+        t = time.perf_counter()
+        reply = ask_once(client, SEED_QUESTIONS[0].text, timeout)
+        problems = check_reply(SEED_QUESTIONS[0], reply)
+        if problems:
+            raise RuntimeError(f"the warm-up answer is wrong: {problems}")
+        return time.perf_counter() - t
+    finally:
+        client.close()
+
+
+# --- rebuild while serving ------------------------------------------------------------------------
+def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, str], *, clients: int = 5,
+                          cycles: int = 3, timeout: float = 120, index_timeout: float = 600,
+                          probes: Sequence[Probe] = PROBES, probe_every: int = 4,
+                          on_cycle: Callable[[int], None] | None = None) -> dict:
+    """Clients keep asking while articles are added/removed and `python -m assistant index` runs `cycles` times.
+
+    Every `probe_every`-th request of a client asks the question of the article added last (answered
+    from the old or the new index: it may abstain, but may only cite articles of one of them).
+    After each rebuild, a separate client checks that the new article answers its question and that
+    the removed one is never cited.
+    """
+    if cycles > len(probes):
+        raise ValueError(f"at most {len(probes)} cycles (one probe article each)")
+    seed_ids = {q.article_id for q in SEED_QUESTIONS}
+    current: list[Probe] = []  # probes in the corpus now (the next rebuild indexes them)
+    lock = threading.Lock()
+
+    def pick(c: int, j: int) -> Question:
+        if j % probe_every == probe_every - 1:
+            with lock:
+                if current:
+                    return current[-1].as_question()
+        return SEED_QUESTIONS[(c * 7 + j) % len(SEED_QUESTIONS)]
+
+    probe_ids = {p.article_id for p in probes}
+
+    def check(q: Question, reply: object) -> list[str]:
+        if q.article_id in probe_ids:
+            return check_reply(q, reply, allowed=seed_ids | probe_ids)
+        return check_reply(q, reply)
+
+    stop = threading.Event()
+    result: dict = {}
+    load_thread = threading.Thread(
+        target=lambda: result.update(run_clients(url, clients, duration=10 ** 6, max_requests=10 ** 9,
+                                                 timeout=timeout, pick=pick, check=check, stop=stop)),
+        daemon=True, name="rebuild-load")
+    load_thread.start()
+    time.sleep(2.0)  # the clients are asking before the first change
+    cycle_results = []
+    checker = make_client(url)
+    try:
+        for i in range(cycles):
+            new, old = probes[i], (probes[i - 1] if i else None)
+            (corpus / f"{new.article_id}.md").write_bytes(new.file_bytes())
+            if old is not None:
+                (corpus / f"{old.article_id}.md").unlink()
+            with lock:
+                current[:] = [new]
+            if on_cycle is not None:
+                on_cycle(i)
+            run = run_index(corpus, index, env, timeout=index_timeout)
+            cyc = {"cycle": i, "added": new.article_id, "removed": old.article_id if old else None,
+                   "index_returncode": run.returncode, "index_seconds": round(run.seconds, 2),
+                   "summary": {k: run.summary.get(k) for k in ("added", "updated", "removed", "unchanged", "errors",
+                                                               "seconds")}}
+            if run.returncode != 0:
+                cyc["index_stderr"] = run.stderr[-2000:]
+            t = time.perf_counter()
+            reply = ask_once(checker, new.question, timeout)
+            cyc["new_article_problems"] = check_reply(new.as_question(), reply)
+            cyc["new_article_answer_ms"] = round((time.perf_counter() - t) * 1000, 1)
+            if old is not None:
+                reply = ask_once(checker, old.question, timeout)
+                cited = [c.get("article_id") for c in reply.get("citations") or []]
+                cyc["removed_article_cited"] = old.article_id in cited
+            cycle_results.append(cyc)
+        time.sleep(2.0)  # and keep asking a little after the last rebuild
+    finally:
+        stop.set()
+        load_thread.join(timeout + 120)
+        checker.close()
+    records = result.pop("records", [])
+    probes_asked = [r for r in records if r["question"] in {p.question for p in probes} and r["error"] is None]
+    return {
+        "clients": clients, "cycles": cycle_results, "load": result, "records": records,
+        "probe_replies": len(probes_asked),
+        "probe_replies_citing_probe": sum(1 for r in probes_asked if set((r.get("reply") or {}).get("cited") or [])
+                                          & probe_ids),
+        "ok": bool(result) and result["errors"] == 0 and result["mixups"] == 0 and all(
+            c["index_returncode"] == 0 and not c["new_article_problems"] and not c.get("removed_article_cited")
+            for c in cycle_results),
+    }
+
+
+# --- command line ------------------------------------------------------------------------------
+def _levels(text: str) -> list[int]:
+    return [int(x) for x in text.replace(" ", "").split(",") if x]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="Everything runs on 127.0.0.1 against an app this script starts and stops.")
+    p.add_argument("--levels", default="1,5,20", type=_levels,
+                   help="concurrent clients per level, comma-separated (default 1,5,20; '' = none)")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds per level (default 30)")
+    p.add_argument("--max-requests", type=int, default=400, help="at most this many requests per level (default 400)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds before one request counts as failed")
+    p.add_argument("--rebuild-while-serving", action="store_true",
+                   help="also run the rebuild scenario: clients keep asking while articles change and `index` runs")
+    p.add_argument("--rebuild-clients", type=int, default=5, help="clients during the rebuild scenario (default 5)")
+    p.add_argument("--cycles", type=int, default=3, help=f"add/remove + index cycles (default 3, max {len(PROBES)})")
+    p.add_argument("--workdir", type=Path, help="work folder (default: a temporary folder, removed afterwards)")
+    p.add_argument("--index-from", type=Path, help="copy this built seed index (folder with index/ and corpus/) "
+                                                   "instead of building one")
+    p.add_argument("--json", type=Path, help="write every number (and every request) to this JSON file")
+    args = p.parse_args(argv)
+    if not 1 <= args.cycles <= len(PROBES):
+        p.error(f"--cycles must be 1..{len(PROBES)}")
+    if any(n < 1 or n > 200 for n in args.levels) or args.duration <= 0 or args.max_requests < 1:
+        p.error("levels must be 1..200 clients; duration and max-requests positive")
+
+    own_tmp = args.workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="assistant-load-")) if own_tmp else args.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = child_env()
+    out: dict = {"machine": machine_info(), "args": {k: str(v) for k, v in vars(args).items()}, "levels": []}
+    try:
+        log(f"preparing the seed corpus and index in {workdir}")
+        corpus, index, build_s = prepare(workdir, env, args.index_from)
+        out["seed_index_build_s"] = round(build_s, 2)
+        with App(corpus, index, env, workdir / "app.log") as app:
+            out["app"] = {"url": app.url, "startup_s": round(app.started_s, 2)}
+            log(f"app up on {app.url} in {app.started_s:.1f} s; warming up")
+            out["app"]["first_answer_s"] = round(warm_up(app.url), 2)
+            out["app"]["rss_mb_after_warm_up"] = app.rss_mb()
+            for n in args.levels:
+                log(f"level: {n} clients, {args.duration:.0f} s or {args.max_requests} requests")
+                res = run_clients(app.url, n, duration=args.duration, max_requests=args.max_requests,
+                                  timeout=args.timeout)
+                res["load_avg"] = [round(x, 2) for x in os.getloadavg()]
+                out["levels"].append(res)
+                log(f"  {res['requests']} requests, {res['throughput_rps']} req/s, p50 {res['latency_ms']['p50']} ms,"
+                    f" p95 {res['latency_ms']['p95']} ms, errors {res['errors']}, mix-ups {res['mixups']}")
+            out["app"]["rss_mb_after_levels"] = app.rss_mb()
+            if args.rebuild_while_serving:
+                log(f"rebuild while serving: {args.rebuild_clients} clients, {args.cycles} cycles")
+                rb = rebuild_while_serving(app.url, corpus, index, env, clients=args.rebuild_clients,
+                                           cycles=args.cycles, timeout=args.timeout)
+                rb["rss_mb_after"] = app.rss_mb()
+                out["rebuild"] = rb
+            out["app"]["log_tail"] = app.log_tail(20)
+        out["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    finally:
+        if own_tmp:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    if out["levels"]:
+        rows = [[r["clients"], r["requests"], r["throughput_rps"], r["latency_ms"]["p50"], r["latency_ms"]["p95"],
+                 r["latency_ms"]["p99"], r["errors"], r["mixups"]] for r in out["levels"]]
+        print(table(rows, ["clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "mix-ups"]))
+    ok = all(r["errors"] == 0 and r["mixups"] == 0 for r in out["levels"])
+    if "rebuild" in out:
+        rb = out["rebuild"]
+        print()
+        print(table([[c["cycle"], c["added"], c["removed"] or "–", c["index_returncode"], c["index_seconds"],
+                      "yes" if not c["new_article_problems"] else "NO", "yes" if c.get("removed_article_cited") else "no"]
+                     for c in rb["cycles"]],
+                    ["cycle", "added", "removed", "index rc", "index s", "new answered", "removed cited"]))
+        ld = rb["load"]
+        print(f"\nwhile rebuilding: {ld.get('requests')} requests from {rb['clients']} clients, "
+              f"{ld.get('errors')} errors, {ld.get('mixups')} mix-ups, p50 {ld.get('latency_ms', {}).get('p50')} ms, "
+              f"p95 {ld.get('latency_ms', {}).get('p95')} ms; probe questions answered {rb['probe_replies']} times, "
+              f"{rb['probe_replies_citing_probe']} from a new article")
+        ok = ok and rb["ok"]
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+        log(f"wrote {args.json}")
+    print("OK" if ok else "FAILED: see errors / mix-ups above")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
