@@ -9,9 +9,11 @@ def user_message(exc: BaseException) -> str | None:
     from .config import ConfigError
     from .embeddings import ModelNotFoundError
     from .indexer import IndexBusyError
+    from .llm import LLMError
+    from .pipeline import QuestionError
     from .vectorstore import VectorStoreError
 
     if isinstance(exc, (ArticleError, IndexCorruptError, ConfigError, ModelNotFoundError, IndexBusyError,
-                        VectorStoreError, FileNotFoundError)):
+                        VectorStoreError, FileNotFoundError, LLMError, QuestionError)):
         return str(exc)
     return None

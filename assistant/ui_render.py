@@ -101,7 +101,7 @@ def claims_table(answer: Answer) -> str:
     for c in answer.claims:
         cls, label = VERDICT_BADGE.get(c.verdict, ("warn", c.verdict))
         src = esc(c.source_text) + (f" [{c.citation}]" if c.citation else "") if c.source_text else "—"
-        rows.append(f'<tr><td>{esc(c.claim_text)}</td><td><span class="badge {cls}">{label}</span></td><td>{src}</td></tr>')
+        rows.append(f'<tr><td>{esc(c.claim_text)}</td><td><span class="badge {cls}">{esc(label)}</span></td><td>{src}</td></tr>')
     return ('<table class="verdict-table"><tr><th>Số liệu trong nhận định</th><th>Kết quả</th><th>Nguồn ghi</th></tr>'
             + "".join(rows) + "</table>")
 
