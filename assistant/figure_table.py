@@ -16,7 +16,8 @@ from .chunking import split_paragraphs, split_sentences
 from .textnorm import fold
 
 HEADERS = ("Số liệu", "Giá trị", "Đơn vị", "Câu trong bài", "Tỉnh/thành", "Bài viết", "Ngày", "Mã bài")
-_SKIP_UNITS = {"year", "date", "time"}
+_SKIP_UNITS = {"year", "date", "time", "quarter", "doc"}  # when and which document, not how much
+UNIT_LABELS = {"rank": "thứ hạng", "%": "%"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ def figure_rows(catalog: Catalog) -> list[FigureRow]:
                 for f in figs.extract_figures(sentence):
                     if f.unit in _SKIP_UNITS:
                         continue
-                    rows.append(FigureRow(f.text, f.value, f.unit, sentence, a.province, a.title, a.date, a.id))
+                    rows.append(FigureRow(f.text, f.value, UNIT_LABELS.get(f.unit, f.unit), sentence, a.province,
+                                          a.title, a.date, a.id))
     return rows
 
 

@@ -32,7 +32,9 @@ Units (`Figure.unit`), a closed set:
              unknown parts 0 ("tháng 5/2022" -> 20220500, "ngày 30/6" -> 630)
   "quarter"  "quý II-2022" -> 20222 (year*10 + quarter), "quý 3" -> 3
   "time"     "06:06" -> 606 (hh*100 + mm)
-  ""         anything else ("0,4856", "Nghị quyết 08", "Chợ 4.0")
+  "doc"      a bare number naming a document or version: "Kế hoạch 370",
+             "Nghị quyết 08", "phiên bản 2.0" (value kept: "số mấy" questions ask it)
+  ""         anything else ("0,4856", "Chợ 4.0")
 A two-part "a/b" is a day/month date when written after "ngày"/"sáng"/... or
 when a > b is a valid day and month ("đến 30/6"); otherwise it is a rank.
 "thứ 2, 06/06/2022" (weekday) yields only the date.
@@ -388,6 +390,12 @@ def _meaning(m: re.Match[str], work: str) -> tuple[float, str, float | None, str
     return value, unit, None, scale_word
 
 
+# Words after which a bare number names a document or version rather than measuring something.
+_DOC_NUMBER_BEFORE = re.compile(
+    r"\b(nghi quyet|ke hoach|quyet dinh|de an|thong tu|chi thi|cong van|nghi dinh|luat|phien ban|version|"
+    r"chuong trinh|van ban|to trinh|thong bao|dieu|khoan|muc)( so)?\s*$")
+
+
 def extract_figures(text: str) -> list[Figure]:
     """All figures in `text`, in order and non-overlapping, with offsets into `text`."""
     work, starts, ends = _nfc_map(text)
@@ -402,6 +410,8 @@ def extract_figures(text: str) -> list[Figure]:
         if meaning is None:
             continue
         value, unit, denominator, scale_word = meaning
+        if not unit and not scale_word and _DOC_NUMBER_BEFORE.search(fold(work[max(0, m.start() - 30):m.start()])):
+            unit = "doc"  # "Kế hoạch 370", "Nghị quyết số 01", "phiên bản 2.0": a name, not a quantity
         s, e = m.span()
         if starts is not None and ends is not None:
             s, e = starts[s], ends[e - 1]

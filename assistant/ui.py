@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import sys
@@ -43,6 +44,13 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="blue", neutral_hue="slate",
                           font=["system-ui", "Segoe UI", "Roboto", "Noto Sans", "DejaVu Sans", "sans-serif"],
                           font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"])
+
+
+def _chat_text(text: object) -> str:
+    """Chat message content shown as text: the Chatbot inserts content as (sanitized) HTML even with
+    render_markdown=False, so "<img ...>" in a question or "<script>" in a quoted article must be escaped.
+    Quotes are left alone (harmless in text, and the per-message copy button copies the raw content)."""
+    return html.escape(str(text), quote=False)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -158,35 +166,33 @@ def build_app(service: Service) -> gr.Blocks:
             if not text:
                 yield chat, "", history, '<div class="notice">Câu hỏi trống: hãy nhập một câu hỏi.</div>'
                 return
-            # The Chatbot inserts message content as (sanitized) HTML even with render_markdown=False: escape it,
-            # so "<img ...>" in a question or "<script>" in a quoted article is shown as text.
-            chat += [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": "…"}]
+            chat += [{"role": "user", "content": _chat_text(message)}, {"role": "assistant", "content": "…"}]
             yield chat, "", history, '<div class="empty-state">Đang tìm trong các bài viết…</div>'
             answer: Answer | None = None
             try:
                 kwargs = {"province": None if prov in (None, "", ALL) else prov, "history": history}
                 for partial, final in service.stream(text, **kwargs):
                     if final is None:
-                        chat[-1] = {"role": "assistant", "content": esc(partial)}
+                        chat[-1] = {"role": "assistant", "content": _chat_text(partial)}
                         yield chat, "", history, gr.skip()
                     else:
                         answer = final
             except QuestionError as exc:
-                chat[-1] = {"role": "assistant", "content": esc(exc)}
+                chat[-1] = {"role": "assistant", "content": _chat_text(exc)}
                 yield chat, "", history, f'<div class="notice">{esc(exc)}</div>'
                 return
             except Exception as exc:
-                chat[-1] = {"role": "assistant", "content": esc(_error_text(exc))}
+                chat[-1] = {"role": "assistant", "content": _chat_text(_error_text(exc))}
                 yield chat, "", history, f'<div class="notice">{esc(_error_text(exc))}</div>'
                 return
             assert answer is not None
             words = answer.answer.split(" ")
             step = max(3, len(words) // 12)
             for i in range(step, len(words), step):  # the extractive answer arrives whole; show it flowing
-                chat[-1] = {"role": "assistant", "content": esc(" ".join(words[:i]))}
+                chat[-1] = {"role": "assistant", "content": _chat_text(" ".join(words[:i]))}
                 yield chat, "", history, gr.skip()
                 time.sleep(STREAM_STEP_S)
-            chat[-1] = {"role": "assistant", "content": esc(answer.answer)}
+            chat[-1] = {"role": "assistant", "content": _chat_text(answer.answer)}
             resolved = answer.resolved_question or answer.question
             yield chat, "", history + [resolved], sources_html(answer)
 

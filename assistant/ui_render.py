@@ -119,7 +119,8 @@ def sources_html(answer: Answer | None) -> str:
         parts.append('<div class="abstain">Không tìm thấy câu trả lời trong các bài viết hiện có. '
                      'Các đoạn gần nhất:</div>')
     parts.append(claims_table(answer))
-    parts.append(figure_badges(answer))
+    if not answer.claims:  # a fact-check shows its verdicts; a green "✓ 763" beside "✗ 763 khác" would mislead
+        parts.append(figure_badges(answer))
     if answer.citations:
         parts += [source_card(c) for c in answer.citations]
     elif answer.retrieved:

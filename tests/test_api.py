@@ -9,6 +9,8 @@ import pytest
 
 from app_server import ROOT, AppServer, private_copy
 
+pytestmark = pytest.mark.timeout(900)  # the first test also pays for the index build and the app start
+
 QUESTIONS = ["Đồng Tháp có bao nhiêu dịch vụ công trực tuyến một phần?",
              "Giá trị tăng thêm của kinh tế số Tiền Giang năm 2021 chiếm bao nhiêu phần trăm GRDP?"]
 TOP_KEYS = {"question", "answer", "abstained", "citations", "figures", "retrieved", "timings_ms"}

@@ -133,7 +133,7 @@ def test_dates_and_times_are_recognized() -> None:
         ("25/01/2023", 20230125.0, "date"),
         ("06:06", 606.0, "time"),
         ("30-5-2022", 20220530.0, "date"),
-        ("152", 152.0, ""),
+        ("152", 152.0, "doc"),
         ("5/5/2022", 20220505.0, "date"),
         ("quý II-2022", 20222.0, "quarter"),
         ("9 tháng", 9.0, "tháng"),
@@ -168,7 +168,7 @@ def test_years() -> None:
 
 
 def test_version_numbers_are_decimals() -> None:
-    assert summary("mô hình Chợ 4.0 và phiên bản 2.0") == [("4.0", 4.0, "", ""), ("2.0", 2.0, "", "")]
+    assert summary("mô hình Chợ 4.0 và phiên bản 2.0") == [("4.0", 4.0, "", ""), ("2.0", 2.0, "doc", "")]
 
 
 def test_percent_words_and_money_variants() -> None:

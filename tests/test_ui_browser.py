@@ -17,7 +17,8 @@ import pytest
 from app_server import ARTIFACTS, AppServer, private_copy
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (./test.sh installs it)")
+pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is missing (./test.sh installs it)"),
+              pytest.mark.timeout(900)]  # the first test also pays for the index build and the app start
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -179,6 +180,7 @@ def test_fact_check_shows_the_mismatch_and_the_source_figure(ui):
     table = page.locator("#verdict-sources .verdict-table")
     expect(table.locator(".badge.bad")).to_contain_text("khác với nguồn")
     expect(table).to_contain_text("214 dịch vụ")
+    expect(page.locator("#verdict-sources .badge.ok")).to_have_count(0)  # no green "✓ 763" beside "✗ 763"
     card = card_titled(page, DT_TITLE, "#verdict-sources")
     expect(card).not_to_have_count(0)
     expect(card.first.locator(".src-text")).to_contain_text("214 dịch vụ công trực tuyến một phần")

@@ -156,6 +156,17 @@ def test_sources_html_escapes_notice_and_fallback_and_nearest():
     assert f"trích {SCRIPT}" in tags.visible()
 
 
+def test_fact_check_shows_verdicts_not_figure_badges():
+    a = Answer("q", "Không khớp với nguồn. 763 dịch vụ: KHÁC — nguồn ghi 214 dịch vụ [1].", False, kind="factcheck",
+               citations=[cite()], figures=[FigureCheck("763 dịch vụ", 763.0, "dịch vụ", True, 1)],
+               claims=[ClaimCheck("763 dịch vụ", "khác", "214 dịch vụ", 1)])
+    html = sources_html(a)
+    assert "khác với nguồn" in html and "verdict-table" in html
+    assert "đã kiểm chứng" not in html  # no green badge for the very figure the verdict rejects
+    a.claims = []
+    assert "đã kiểm chứng" in sources_html(a)
+
+
 def test_sources_html_placeholder_and_cards_in_order():
     assert "empty-state" in sources_html(None)
     a = Answer("q", "x [1] [2]", False, citations=[cite(n=1, title="Một"), cite(n=2, title="Hai")])
