@@ -72,7 +72,7 @@ def build_app(service: Service) -> gr.Blocks:
             with gr.Tab("Hỏi đáp", id="chat"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(label="Hội thoại", height=480, render_markdown=False,
+                        chatbot = gr.Chatbot(label="Hội thoại", show_label=False, height=480, render_markdown=False,
                                              sanitize_html=True, elem_id="chatbot", buttons=["copy"],
                                              placeholder="Đặt câu hỏi về kế hoạch chuyển đổi số của các tỉnh.")
                         with gr.Row():
@@ -84,10 +84,10 @@ def build_app(service: Service) -> gr.Blocks:
                             province = gr.Dropdown(choices=[ALL], value=ALL, label="Lọc theo tỉnh/thành",
                                                    elem_id="province-filter", scale=3)
                             clear = gr.Button("Cuộc hội thoại mới", scale=1)
-                        gr.Examples(EXAMPLES, inputs=question, label="Câu hỏi mẫu")
                     with gr.Column(scale=2):
                         gr.Markdown("#### Nguồn trích dẫn")
                         sources = gr.HTML(sources_html(None), elem_id="sources")
+                gr.Examples(EXAMPLES, inputs=question, label="Câu hỏi mẫu")
 
             with gr.Tab("Kiểm chứng", id="factcheck"):
                 gr.Markdown("Dán một nhận định có số liệu; trợ lý tìm câu nói về cùng nội dung trong các bài viết và "
@@ -105,7 +105,8 @@ def build_app(service: Service) -> gr.Blocks:
                     fig_query = gr.Textbox(label="Tìm trong câu (không cần dấu)", scale=3)
                     fig_download = gr.DownloadButton("Tải CSV", scale=1)
                 fig_table = gr.Dataframe(headers=list(figure_table.HEADERS), interactive=False, wrap=True,
-                                         elem_id="figures-table", max_height=520)
+                                         elem_id="figures-table", max_height=520,
+                                         column_widths=["9%", "8%", "7%", "44%", "9%", "15%", "8%", "0%"])
 
             with gr.Tab("Bài viết", id="articles"):
                 articles = gr.Dataframe(headers=ARTICLE_HEADERS, interactive=False, wrap=True, elem_id="articles-table")
@@ -240,14 +241,15 @@ def build_app(service: Service) -> gr.Blocks:
 
         def add_pasted(title, prov, date, source, url, text):
             if not service.admin_allowed:
-                return admin_note
+                return admin_note, gr.skip(), gr.skip()
             try:
                 target, art = save_pasted(settings.corpus_dir, title=title or "", text=text or "",
                                           province=prov or "", date=date or "", source=source or "", url=url or "",
                                           max_bytes=settings.max_article_bytes)
             except ArticleError as exc:
-                return f"✗ Không thêm được: {exc.reason}"
-            return f"✓ Đã thêm “{art.title}” ({target.name}). Bấm “Xây dựng lại chỉ mục” để cập nhật."
+                return f"✗ Không thêm được: {exc.reason}", gr.skip(), gr.skip()
+            # Cleared so a second click cannot add the same article twice.
+            return (f"✓ Đã thêm “{art.title}” ({target.name}). Bấm “Xây dựng lại chỉ mục” để cập nhật.", "", "")
 
         def do_rebuild(full_flag: bool, progress=gr.Progress()):
             if not service.admin_allowed:
@@ -261,7 +263,7 @@ def build_app(service: Service) -> gr.Blocks:
                 return f"✗ {exc}"
             except Exception as exc:
                 return f"✗ {_error_text(exc)}"
-            lines = [f"Xong trong {summary.seconds:.1f} giây: thêm {summary.added}, cập nhật {summary.updated}, "
+            lines = [f"Xong trong {summary.seconds:.1f}".replace(".", ",") + f" giây: thêm {summary.added}, cập nhật {summary.updated}, "
                      f"xóa {summary.removed}, giữ nguyên {summary.unchanged}, lỗi {len(summary.errors)}."]
             lines += [f"✗ {e}" for e in summary.errors]
             return "\n".join(lines)
@@ -294,7 +296,8 @@ def build_app(service: Service) -> gr.Blocks:
             trigger(figures_view, inputs=[fig_province, fig_query], outputs=[fig_table, fig_download],
                     api_visibility="private")
         add_files.click(add_uploaded, inputs=upload, outputs=admin_log, api_visibility="private")
-        add_paste.click(add_pasted, inputs=[p_title, p_province, p_date, p_source, p_url, p_text], outputs=admin_log,
+        add_paste.click(add_pasted, inputs=[p_title, p_province, p_date, p_source, p_url, p_text],
+                        outputs=[admin_log, p_title, p_text],
                         api_visibility="private")
         rebuild.click(do_rebuild, inputs=full, outputs=admin_log, concurrency_limit=1, api_visibility="private") \
             .then(refresh_all, outputs=refresh_outputs, api_visibility="private") \

@@ -80,15 +80,17 @@ def source_card(c: Citation) -> str:
 
 
 def figure_badges(answer: Answer) -> str:
-    """A badge per figure of the answer: verified against its source or not."""
+    """One compact line of badges: each figure of the answer, verified against its source or not."""
     if not answer.figures:
         return ""
-    out = ['<div class="figures"><span class="muted">Số liệu: </span>']
+    ok = all(f.verified for f in answer.figures)
+    head = ("Số liệu đã kiểm chứng với nguồn:" if ok else
+            "Có số liệu CHƯA kiểm chứng được trong nguồn:")
+    out = [f'<div class="figures"><span class="muted">{head} </span>']
     for f in answer.figures:
-        cls, label = ("ok", "đã kiểm chứng") if f.verified else ("bad", "chưa kiểm chứng")
+        cls, mark, label = ("ok", "✓", "đã kiểm chứng") if f.verified else ("bad", "✗", "chưa kiểm chứng")
         ref = f" [{f.citation}]" if f.citation else ""
-        out.append(f'<span class="badge {cls}" title="{esc(label)}">{"✓" if f.verified else "✗"} {esc(f.text)}'
-                   f'{esc(ref)} · {label}</span>')
+        out.append(f'<span class="badge {cls}" title="{label}">{mark} {esc(f.text)}{esc(ref)}</span>')
     out.append("</div>")
     return "".join(out)
 
