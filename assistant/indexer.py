@@ -28,7 +28,7 @@ from .chunking import CHUNKER_VERSION, Chunk, Chunker
 from .config import Settings
 from .embeddings import SentenceEmbeddings, fingerprint_for, load_embeddings
 from .lexical import LEXICAL_VERSION
-from .vectorstore import VectorStore
+from .vectorstore import VectorStore, embedded_store_missing
 
 log = logging.getLogger("assistant")
 LOCK_FILE = "build.lock"
@@ -144,7 +144,9 @@ class Indexer:
         fingerprint = fingerprint_for(self.settings)
         versions = f"chunker={CHUNKER_VERSION};lexical={LEXICAL_VERSION}"
         model_changed = catalog.get_meta("model_fingerprint") not in ("", fingerprint)
-        rebuild = full or model_changed or catalog.get_meta("versions") not in ("", versions)
+        # Vectors gone (index/chroma deleted) while the catalog still lists chunks: every article is re-embedded.
+        store_lost = embedded_store_missing(self.settings) and catalog.count_chunks() > 0
+        rebuild = full or model_changed or store_lost or catalog.get_meta("versions") not in ("", versions)
         # A run that died while writing may have left vectors without catalog rows: sweep them.
         crashed = catalog.get_meta("writing") == "1"
         if rebuild or crashed or not catalog.get_meta("model_fingerprint"):

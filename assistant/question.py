@@ -32,6 +32,8 @@ _ENGLISH = frozenset("the what how many much is are was were of in which who whe
 
 def looks_english(text: str) -> bool:
     """True for a question written in English (no Vietnamese letters, mostly English function words)."""
+    for m in reversed(gazetteer.find_provinces(text)):  # "Hậu Giang" in an English question is still English
+        text = text[:m.start] + " " + text[m.end:]
     words = re.findall(r"[A-Za-zÀ-ỹĐđ]+", text)
     if not words or any(fold(w) != w.lower() for w in words):
         return False

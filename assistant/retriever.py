@@ -25,7 +25,7 @@ from .catalog import CATALOG_FILE, Catalog, ChunkRecord, IndexCorruptError
 from .config import Settings
 from .embeddings import SentenceEmbeddings, fingerprint_for, load_embeddings
 from .textnorm import fold, normalize_question
-from .vectorstore import VectorStore
+from .vectorstore import VectorStore, embedded_store_missing
 
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 1.0
@@ -70,6 +70,8 @@ class IndexReader:
             st = os.stat(self._path)
         except FileNotFoundError:
             raise IndexCorruptError(f"chỉ mục tại {self.settings.index_dir} đã bị xóa; cần xây dựng lại") from None
+        if embedded_store_missing(self.settings):
+            raise IndexCorruptError(f"kho vector trong {self.settings.index_dir} đã bị xóa; cần xây dựng lại")
         return st.st_dev, st.st_ino
 
     @property

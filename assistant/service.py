@@ -24,6 +24,7 @@ log = logging.getLogger("assistant")
 # Failures a rebuild from the corpus repairs.
 BROKEN_INDEX = (IndexCorruptError, VectorStoreError, sqlite3.DatabaseError)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+RECOVERY_WAIT_S = 600
 
 
 class Service:
@@ -33,7 +34,10 @@ class Service:
         self.settings = settings
         self._assistant = None
         self._lock = threading.Lock()
+        self._recover_lock = threading.Lock()
         self._build_lock = threading.Lock()
+        self._ready = threading.Event()  # cleared while recover() rebuilds a broken index
+        self._ready.set()
         self.last_summary: BuildSummary | None = None
 
     @property
@@ -48,6 +52,9 @@ class Service:
 
     def assistant(self):
         """The Assistant, loaded once (raises IndexCorruptError/VectorStoreError when unusable)."""
+        # A question arriving during an automatic rebuild waits for it instead of reading a half-built index.
+        if not self._ready.wait(timeout=RECOVERY_WAIT_S):
+            raise IndexCorruptError("chỉ mục đang được xây dựng lại; vui lòng thử lại sau ít phút")
         if self._assistant is None:
             with self._lock:
                 if self._assistant is None:
@@ -108,15 +115,23 @@ class Service:
             return summary
 
     def recover(self) -> BuildSummary:
-        """Move a broken index aside and build a new one from the corpus."""
-        with self._lock:
-            old, self._assistant = self._assistant, None
-            if old is not None:
-                old.reader.close()
-            moved = quarantine(Path(self.settings.index_dir))
-            if moved:
-                log.warning("moved the broken index to %s", moved)
-        return self.rebuild(full=True)
+        """Move a broken index aside and build a new one from the corpus (questions wait meanwhile)."""
+        with self._recover_lock:
+            if not self._ready.is_set():
+                self._ready.wait(timeout=RECOVERY_WAIT_S)
+                return self.last_summary or BuildSummary()
+            self._ready.clear()
+        try:
+            with self._lock:
+                old, self._assistant = self._assistant, None
+                if old is not None:
+                    old.reader.close()
+                moved = quarantine(Path(self.settings.index_dir))
+                if moved:
+                    log.warning("moved the broken index to %s", moved)
+            return self.rebuild(full=True)
+        finally:
+            self._ready.set()
 
 
 def warn_if_exposed(settings: Settings, echo: Callable[[str], None] = print) -> str:

@@ -26,6 +26,11 @@ class VectorStoreError(RuntimeError):
     """Chroma cannot be reached or read."""
 
 
+def embedded_store_missing(settings: Settings) -> bool:
+    """True when the embedded vector store's files are gone (index/chroma deleted)."""
+    return not settings.chroma_url and not (Path(settings.index_dir) / CHROMA_DIR / "chroma.sqlite3").is_file()
+
+
 def collection_name(settings: Settings, fingerprint: str) -> str:
     """Collection for a model: '<collection>-<8 hex of the model fingerprint>'."""
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8]
@@ -94,7 +99,8 @@ class VectorStore:
                 collection = client.get_or_create_collection(
                     self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None)
             except Exception as exc:
-                raise VectorStoreError(f"không mở được bộ sưu tập Chroma {self.name!r}: {exc}") from None
+                where = f" trên máy chủ {self.settings.chroma_url}" if self.settings.chroma_url else ""
+                raise VectorStoreError(f"không mở được bộ sưu tập Chroma {self.name!r}{where}: {exc}") from None
             self._client, self._collection = client, collection
             self.langchain = Chroma(client=client, collection_name=self.name)
 
@@ -112,7 +118,7 @@ class VectorStore:
             self._collection.upsert(ids=list(ids), embeddings=np.asarray(vectors, np.float32),
                                     documents=list(texts), metadatas=list(metadatas))
         except Exception as exc:
-            raise VectorStoreError(f"ghi vector vào Chroma thất bại: {exc}") from None
+            raise VectorStoreError(f"ghi vector vào {self._where()} thất bại: {exc}") from None
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete vectors by id (missing ids are ignored)."""
@@ -120,22 +126,31 @@ class VectorStore:
             try:
                 self._collection.delete(ids=list(ids[i:i + 5000]))
             except Exception as exc:
-                raise VectorStoreError(f"xóa vector trong Chroma thất bại: {exc}") from None
+                raise VectorStoreError(f"xóa vector trong {self._where()} thất bại: {exc}") from None
 
     def ids(self) -> set[str]:
         """Every id stored in the collection."""
         out: set[str] = set()
         offset, page = 0, 10000
         while True:
-            got = self._collection.get(include=[], limit=page, offset=offset)["ids"]
+            try:
+                got = self._collection.get(include=[], limit=page, offset=offset)["ids"]
+            except Exception as exc:
+                raise VectorStoreError(f"không đọc được {self._where()}: {exc}") from None
             out.update(got)
             if len(got) < page:
                 return out
             offset += page
 
+    def _where(self) -> str:
+        return f"máy chủ Chroma {self.settings.chroma_url}" if self.settings.chroma_url else "kho vector Chroma"
+
     def count(self) -> int:
         """Number of stored vectors."""
-        return self._collection.count()
+        try:
+            return self._collection.count()
+        except Exception as exc:  # chromadb/httpx raise many types; all mean "store unusable"
+            raise VectorStoreError(f"không đọc được {self._where()}: {exc}") from None
 
     def query(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the k nearest vectors, best first."""
@@ -146,7 +161,7 @@ class VectorStore:
             res = self._collection.query(query_embeddings=[list(map(float, vector))], n_results=n, where=where,
                                          include=["distances"])
         except Exception as exc:
-            raise VectorStoreError(f"truy vấn Chroma thất bại: {exc}") from None
+            raise VectorStoreError(f"truy vấn {self._where()} thất bại: {exc}") from None
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
 
     def drop_other_collections(self) -> list[str]:

@@ -167,6 +167,12 @@ def peak_rss_mb(pid: int | None = None) -> float | None:
     return None
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for a child Python process: the project importable, the caller's PYTHONPATH kept."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:

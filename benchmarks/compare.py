@@ -33,7 +33,7 @@ import urllib.request
 from pathlib import Path
 
 from . import xquad_eval
-from .common import (DEV_QA, ROOT, SEED_CORPUS, Stopwatch, copy_seeds, dir_bytes, fmt, free_port, load_baomoi,
+from .common import (DEV_QA, ROOT, SEED_CORPUS, Stopwatch, child_env, copy_seeds, dir_bytes, fmt, free_port, load_baomoi,
                      load_jsonl, log, machine_info, need, pct, peak_rss_mb, table, timed_calls, write_baomoi)
 
 BASE_CHUNK_SIZE, BASE_CHUNK_OVERLAP = 1000, 200
@@ -345,6 +345,9 @@ def section_scale(work: Path, emb, qa: list[dict], sizes: list[int], rounds: int
                 emb.encode_passages(base_build["texts"])
             tp["baseline"] = {"chunks": base_build["chunks"], "build_s": base_build["seconds"],
                               "encode_s": round(sw.seconds, 3), "encode_s_inside": base_build["encode_s_inside"]}
+            tok = emb.model.tokenizer
+            tp["ours"]["tokens"] = sum(len(tok(emb.passage_prefix + t)["input_ids"]) for t in texts)
+            tp["baseline"]["tokens"] = sum(len(tok(emb.passage_prefix + t)["input_ids"]) for t in base_build["texts"])
             for v in tp.values():
                 v["encode_share_of_build"] = round(v["encode_s_inside"] / v["build_s"], 3)
                 v["build_chunks_per_s"] = round(v["chunks"] / v["build_s"], 2)
@@ -394,8 +397,8 @@ def app_memory(folder: Path, questions: list[str], logdir: Path) -> dict:
     from gradio_client import Client
 
     port = free_port()
-    env = {**os.environ, "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_AUTH": "", "ASSISTANT_BACKEND": "extractive",
-           "ASSISTANT_CHROMA_URL": "", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT)}
+    env = child_env(ASSISTANT_HOST="127.0.0.1", ASSISTANT_AUTH="", ASSISTANT_BACKEND="extractive",
+                    ASSISTANT_CHROMA_URL="", GRADIO_ANALYTICS_ENABLED="False")
     logfile = (logdir / f"app-{folder.name}.log").open("w")
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--index", str(folder / "index"),
@@ -437,8 +440,8 @@ def probe_memory(kind: str, folder: Path, qfile: Path) -> dict:
     """Peak RSS of a fresh process running one pipeline without UI (benchmarks.rss_probe)."""
     cmd = [sys.executable, "-m", "benchmarks.rss_probe", kind, "--questions", str(qfile)]
     cmd += ["--index", str(folder / "index")] if kind == "ours" else ["--persist", str(folder / "baseline")]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT),
-                          "ASSISTANT_BACKEND": "extractive", "ASSISTANT_CHROMA_URL": ""}, timeout=900)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env=child_env(ASSISTANT_BACKEND="extractive", ASSISTANT_CHROMA_URL=""))
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
@@ -624,11 +627,16 @@ def findings(res: dict) -> list[str]:
                      "can only sort by length within a step and pads more. What we'd do: sort the pending chunks by "
                      "length before cutting the steps (commits stay per article), and raise EMBED_STEP to ~1,024.")
         if o["build_s"] > 1.1 * b["build_s"]:
+            more = o.get("tokens", 0) > 1.05 * b.get("tokens", 0)
             f.append(f"**Full build at {tp['articles']} articles: ours {o['build_s']:.0f} s vs baseline "
-                     f"{b['build_s']:.0f} s** — ours embeds {o['chunks']} chunks against the baseline's {b['chunks']} "
-                     "(smaller, sentence-aligned chunks with one sentence of overlap, each prefixed by the title). "
-                     "That is the price of precise quotes; what we'd do: raise TARGET_TOKENS from 220 towards 300 and "
-                     "measure whether dev/XQuAD quality holds.")
+                     f"{b['build_s']:.0f} s** — ours embeds {o['chunks']:,} chunks / {o.get('tokens', 0):,} tokens, the "
+                     f"baseline {b['chunks']:,} chunks / {b.get('tokens', 0):,} tokens. "
+                     + ("The extra tokens are the sentence overlap and the title prefixed to every chunk; that is the "
+                        "price of precise quotes and of chunks that know their article. What we'd do: raise "
+                        "TARGET_TOKENS from 220 towards 300 (fewer overlaps) and check that dev/XQuAD quality holds."
+                        if more else
+                        "The token counts are close, so the gap is in how the encode calls are fed (steps of 256 "
+                        "chunks vs one call per 5,000) or machine noise; see the throughput finding."))
     mem = res.get("memory") or {}
     for name, m in mem.items():
         app, base = m.get("app", {}), m.get("baseline", {})

@@ -234,6 +234,17 @@ class App:
     def log_tail(self, n: int = 60) -> str:
         return "\n".join(self.log_text().splitlines()[-n:])
 
+    def log_events(self, limit: int = 60) -> list[str]:
+        """The app's own warnings and the last line of each traceback (recoveries, errors), in order."""
+        lines = self.log_text().splitlines()
+        out = []
+        for i, ln in enumerate(lines):
+            own = ln.startswith(("index unusable", "moved the broken index", "Chưa nạp", "CẢNH BÁO"))
+            exc = bool(ln) and not ln.startswith((" ", "Traceback", "*")) and i > 0 and lines[i - 1].startswith("  ")
+            if own or exc:
+                out.append(ln[:400])
+        return out[:limit]
+
     def rss_mb(self) -> float | None:
         """Resident memory of the app process now, in MB."""
         try:
@@ -551,7 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            cycles=args.cycles, timeout=args.timeout)
                 rb["rss_mb_after"] = app.rss_mb()
                 out["rebuild"] = rb
-            out["app"]["log_tail"] = app.log_tail(20)
+            out["app"]["log_events"] = app.log_events()
         out["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         if own_tmp:
