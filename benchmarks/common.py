@@ -114,15 +114,20 @@ def load_jsonl(path: Path) -> list[dict]:
 
 # --- measuring ---------------------------------------------------------------------------------
 class Stopwatch:
-    """`with Stopwatch() as sw: ...; sw.seconds`."""
+    """`with Stopwatch() as sw: ...; sw.seconds, sw.cpu` — wall time and this process's CPU time (all threads).
+
+    CPU time barely moves when other processes take the cores, so ratios of CPU times stay meaningful
+    on a shared machine where wall-time ratios swing by tens of percent.
+    """
 
     def __enter__(self) -> "Stopwatch":
-        self.t0 = time.perf_counter()
-        self.seconds = 0.0
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+        self.seconds = self.cpu = 0.0
         return self
 
     def __exit__(self, *exc) -> None:
         self.seconds = time.perf_counter() - self.t0
+        self.cpu = time.process_time() - self.c0
 
 
 def pct(values: Sequence[float], p: float) -> float | None:
