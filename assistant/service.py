@@ -14,10 +14,12 @@ import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
+from filelock import FileLock, Timeout
+
 from .answer import Answer
-from .catalog import Catalog, IndexCorruptError, quarantine
+from .catalog import CATALOG_FILE, Catalog, IndexCorruptError, quarantine
 from .config import Settings
-from .indexer import BuildSummary, Indexer, ProgressFn
+from .indexer import LOCK_FILE, BuildSummary, IndexBusyError, Indexer, ProgressFn
 from .vectorstore import VectorStoreError
 
 log = logging.getLogger("assistant")
@@ -70,7 +72,7 @@ class Service:
         try:
             return self.assistant().ask(question, **kwargs)
         except BROKEN_INDEX as exc:
-            notice = self._recover_or_raise(exc)
+            notice = self._retry_or_recover(exc)
         answer = self.assistant().ask(question, **kwargs)
         answer.notice = " ".join(x for x in (notice, answer.notice) if x)
         return answer
@@ -81,19 +83,46 @@ class Service:
             yield from self.assistant().stream(question, **kwargs)
             return
         except BROKEN_INDEX as exc:
-            notice = self._recover_or_raise(exc)
+            notice = self._retry_or_recover(exc)
         for text, answer in self.assistant().stream(question, **kwargs):
             if answer is not None:
                 answer.notice = " ".join(x for x in (notice, answer.notice) if x)
             yield text, answer
 
-    def _recover_or_raise(self, exc: Exception) -> str:
+    def _retry_or_recover(self, exc: Exception) -> str:
+        """'' after a transient failure healed by reopening; else rebuild and return a notice, or raise."""
         if self.settings.chroma_url and isinstance(exc, VectorStoreError):
             raise exc  # a remote server being down is not fixed by rebuilding locally
+        if isinstance(exc, VectorStoreError) and self._assistant is not None \
+                and Path(self.settings.index_dir, CATALOG_FILE).is_file():
+            # A read racing another process's write ("Error finding id") heals once the store is reopened.
+            try:
+                self._assistant.reader.store.reopen()
+                self._assistant.retriever.search("kiểm tra chỉ mục", k=1)
+                return ""
+            except BROKEN_INDEX:
+                pass
+        if self._build_running_elsewhere():
+            # Never move an index away from under its builder; the build will leave it whole.
+            raise IndexBusyError("chỉ mục đang được cập nhật; vui lòng thử lại sau giây lát") from exc
         log.warning("index unusable (%s); rebuilding", exc)
         summary = self.recover()
         return (f"Chỉ mục bị thiếu hoặc hỏng nên đã được xây dựng lại từ {summary.added + summary.updated} bài viết "
                 f"({summary.seconds:.0f} giây).")
+
+    def _build_running_elsewhere(self) -> bool:
+        if self._build_lock.locked():
+            return True
+        lock_path = Path(self.settings.index_dir) / LOCK_FILE
+        if not lock_path.exists():
+            return False
+        lock = FileLock(str(lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        lock.release()
+        return False
 
     def catalog(self) -> Catalog | None:
         """A fresh catalog connection, or None when there is no index yet."""

@@ -19,7 +19,8 @@ that was sent, must not abstain, and must cite only the article the question is 
 `--cycles` times, adds a new article to the corpus, removes the one it added in the previous cycle,
 and runs `python -m assistant index` (a separate process). Every request must get an answer (from
 the old or the new index) and none may fail; after each rebuild the new article's question must be
-answered from the new article and the removed one's never be cited again — without restarting the app.
+answered from the new article and the removed one's never be cited again — without restarting the app;
+and the app must not have moved the live index aside as broken (`index.broken-*`, its own recovery).
 `--levels ''` skips the load levels (rebuild scenario only).
 
 Results are printed as tables; `--json OUT` writes every number. The test suite runs a short version
@@ -65,10 +66,12 @@ class Question:
 
 # The dev set's questions about one article (../shared/eval/dev_qa.jsonl d01-d17, d22).
 SEED_QUESTIONS: tuple[Question, ...] = (
-    Question("Tỷ trọng kinh tế số của Tiền Giang đạt mục tiêu bao nhiêu phần trăm GRDP vào năm 2025?", TIEN_GIANG, "15%"),
+    Question("Tỷ trọng kinh tế số của Tiền Giang đạt mục tiêu bao nhiêu phần trăm GRDP vào năm 2025?", TIEN_GIANG,
+             "15%"),
     Question("Chỉ số kinh tế số của Tiền Giang trong báo cáo DTI đạt bao nhiêu điểm?", TIEN_GIANG, "0,4856"),
     Question("Tỷ lệ doanh nghiệp ở Tiền Giang nộp thuế điện tử là bao nhiêu?", TIEN_GIANG, "84%"),
-    Question("Kế hoạch số mấy của UBND tỉnh Tiền Giang triển khai chuyển đổi số giai đoạn 2021 - 2025?", TIEN_GIANG, "370"),
+    Question("Kế hoạch số mấy của UBND tỉnh Tiền Giang triển khai chuyển đổi số giai đoạn 2021 - 2025?", TIEN_GIANG,
+             "370"),
     Question("Thanh Hóa đã cung cấp bao nhiêu tem truy xuất nguồn gốc?", THANH_HOA, "105.800"),
     Question("Đến năm 2030 Thanh Hóa phấn đấu có ít nhất bao nhiêu doanh nghiệp số?", THANH_HOA, "150"),
     Question("Phó Chủ tịch UBND tỉnh Thanh Hóa được nhắc tới trong bài là ai?", THANH_HOA),
@@ -344,10 +347,11 @@ def summarize(records: list[dict], wall: float) -> dict:
 def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int, timeout: float = 120,
                 pick: Callable[[int, int], Question] | None = None,
                 check: Callable[[Question, object], list[str]] = check_reply,
-                stop: threading.Event | None = None, auth: tuple[str, str] | None = None) -> dict:
+                stop: threading.Event | None = None, auth: tuple[str, str] | None = None, pause: float = 0.0) -> dict:
     """`n_clients` threads, each with its own Client, ask until `duration` s, `max_requests` or `stop`.
 
-    `pick(client, round)` chooses each question (default: the seed mix, each client starting elsewhere).
+    `pick(client, round)` chooses each question (default: the seed mix, each client starting elsewhere);
+    each client waits `pause` seconds between its requests (0: closed loop, the next request at once).
     Returns the summary plus every request record.
     """
     pick = pick or (lambda c, j: SEED_QUESTIONS[(c * 7 + j) % len(SEED_QUESTIONS)])
@@ -385,6 +389,8 @@ def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int,
             rec["ms"] = (time.perf_counter() - t) * 1000
             with lock:
                 records.append(rec)
+            if pause:
+                stop.wait(pause)
 
     threads = [threading.Thread(target=worker, args=(c,), daemon=True, name=f"client-{c}") for c in range(n_clients)]
     for th in threads:
@@ -422,7 +428,7 @@ def warm_up(url: str, timeout: float = 300) -> float:
 # --- rebuild while serving ------------------------------------------------------------------------
 def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, str], *, clients: int = 5,
                           cycles: int = 3, timeout: float = 120, index_timeout: float = 600,
-                          probes: Sequence[Probe] = PROBES, probe_every: int = 4,
+                          probes: Sequence[Probe] = PROBES, probe_every: int = 4, pause: float = 0.0,
                           on_cycle: Callable[[int], None] | None = None) -> dict:
     """Clients keep asking while articles are added/removed and `python -m assistant index` runs `cycles` times.
 
@@ -455,7 +461,8 @@ def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, st
     result: dict = {}
     load_thread = threading.Thread(
         target=lambda: result.update(run_clients(url, clients, duration=10 ** 6, max_requests=10 ** 9,
-                                                 timeout=timeout, pick=pick, check=check, stop=stop)),
+                                                 timeout=timeout, pick=pick, check=check, stop=stop,
+                                                 pause=pause)),
         daemon=True, name="rebuild-load")
     load_thread.start()
     time.sleep(2.0)  # the clients are asking before the first change
@@ -493,13 +500,15 @@ def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, st
         load_thread.join(timeout + 120)
         checker.close()
     records = result.pop("records", [])
+    # The app moves an index it thinks broken to index.broken-*: that must never happen to a healthy one.
+    quarantined = sorted(str(q) for q in index.parent.glob(f"{index.name}.broken-*"))
     probes_asked = [r for r in records if r["question"] in {p.question for p in probes} and r["error"] is None]
     return {
-        "clients": clients, "cycles": cycle_results, "load": result, "records": records,
+        "clients": clients, "cycles": cycle_results, "load": result, "records": records, "quarantined": quarantined,
         "probe_replies": len(probes_asked),
         "probe_replies_citing_probe": sum(1 for r in probes_asked if set((r.get("reply") or {}).get("cited") or [])
                                           & probe_ids),
-        "ok": bool(result) and result["errors"] == 0 and result["mixups"] == 0 and all(
+        "ok": bool(result) and result["errors"] == 0 and result["mixups"] == 0 and not quarantined and all(
             c["index_returncode"] == 0 and not c["new_article_problems"] and not c.get("removed_article_cited")
             for c in cycle_results),
     }
@@ -577,14 +586,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         rb = out["rebuild"]
         print()
         print(table([[c["cycle"], c["added"], c["removed"] or "–", c["index_returncode"], c["index_seconds"],
-                      "yes" if not c["new_article_problems"] else "NO", "yes" if c.get("removed_article_cited") else "no"]
-                     for c in rb["cycles"]],
+                      "yes" if not c["new_article_problems"] else "NO",
+                      "yes" if c.get("removed_article_cited") else "no"] for c in rb["cycles"]],
                     ["cycle", "added", "removed", "index rc", "index s", "new answered", "removed cited"]))
         ld = rb["load"]
         print(f"\nwhile rebuilding: {ld.get('requests')} requests from {rb['clients']} clients, "
               f"{ld.get('errors')} errors, {ld.get('mixups')} mix-ups, p50 {ld.get('latency_ms', {}).get('p50')} ms, "
               f"p95 {ld.get('latency_ms', {}).get('p95')} ms; probe questions answered {rb['probe_replies']} times, "
               f"{rb['probe_replies_citing_probe']} from a new article")
+        if rb["quarantined"]:
+            print(f"the app moved the live index aside {len(rb['quarantined'])} time(s) (see app.log_events): "
+                  + ", ".join(rb["quarantined"]))
         ok = ok and rb["ok"]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

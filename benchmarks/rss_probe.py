@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import peak_rss_mb
+from .common import peak_rss_mb, rss_now_mb
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     for q in questions:
         ask(q)
     print(json.dumps({"pipeline": args.pipeline, "load_s": round(load_s, 2), "peak_rss_loaded_mb": loaded,
-                      "peak_rss_mb": peak_rss_mb(), "questions": len(questions)}))
+                      "peak_rss_mb": peak_rss_mb(), "rss_now_mb": rss_now_mb(), "questions": len(questions)}))
     return 0
 
 
