@@ -381,6 +381,8 @@ def section_scale(work: Path, emb, qa: list[dict], sizes: list[int], rounds: int
         base_build.pop("texts")
         res["build"]["baseline"] = base_build
         res["index_bytes"] = {"ours": dir_bytes(d / "index"), "baseline": dir_bytes(d / "baseline")}
+        chroma_b = dir_bytes(d / "index" / "chroma")
+        res["index_bytes_ours_split"] = {"chroma": chroma_b, "catalog_fts5": res["index_bytes"]["ours"] - chroma_b}
         log(f"scale {size}: dev questions x {rounds} round(s)")
         dev = eval_dev(qa, Assistant(our_settings(d)), base, rounds)
         res["dev"] = {k: dev[k] for k in ("ours", "baseline")}
@@ -679,9 +681,12 @@ def findings(res: dict) -> list[str]:
             f.append(f"**At {v['articles']} articles ours answers {o['correct']} dev questions correctly, the baseline "
                      f"{b['correct']}.** What we'd do: look at the rows in benchmarks.json (scale → dev_rows) for "
                      "distractor chunks that outrank the seeds.")
-        if v["index_bytes"]["ours"] > 1.2 * v["index_bytes"]["baseline"]:
-            f.append(f"**Index size at {v['articles']} articles: ours {mb(v['index_bytes']['ours'])} MB vs baseline "
-                     f"{mb(v['index_bytes']['baseline'])} MB.** Ours stores each chunk's text three times (Chroma "
+        largest = max(int(x) for x, y in scale.items() if not y.get("estimated_only"))
+        if int(size) == largest and v["index_bytes"]["ours"] > 1.2 * v["index_bytes"]["baseline"]:
+            sp = v.get("index_bytes_ours_split") or {}
+            split = (f" (Chroma {mb(sp['chroma'])} MB, catalog + FTS5 {mb(sp['catalog_fts5'])} MB)" if sp else "")
+            f.append(f"**Index size at {v['articles']} articles: ours {mb(v['index_bytes']['ours'])} MB{split} vs "
+                     f"baseline {mb(v['index_bytes']['baseline'])} MB.** Ours stores each chunk's text three times (Chroma "
                      "`documents`, the catalog's chunks table, the FTS5 table with syllable pairs) plus the article "
                      "text. What we'd do: stop writing `documents` to Chroma (retrieval reads the text from the "
                      "catalog), and make the FTS5 table contentless (`content=''`, needs SQLite >= 3.43 for deletes; "
@@ -731,15 +736,15 @@ def findings(res: dict) -> list[str]:
 
 
 INDEX_FIXES = {
-    "add": "A CLI run starts Python, imports torch and sentence-transformers and loads the model before it can embed "
-           "the one article; in-process with the model loaded (as the app's rebuild does) the same add is far under "
-           "the target (see docs/index_bench.json: add_cli_summary.seconds vs add_cli_s vs add_inprocess_s). What "
-           "we'd do: (1) load the converted model directly in bf16 (`SentenceTransformer(path, model_kwargs="
-           "{'torch_dtype': torch.bfloat16})` or save bf16 weights at conversion) instead of fp32-then-`.to(bf16)`; "
-           "(2) let `python -m assistant index` hand the work to a running app when one serves the same index (the app "
-           "has the model loaded), falling back to the local build; (3) make the garbage-collection sweep that every "
-           "add/delete ends with (`_index` always sets pending_gc=1, so `VectorStore.ids()` pages through every vector "
-           "id) compare only the ids written by this run, keeping the full sweep for recovery after a crash.",
+    "add": "A CLI run starts Python, imports sentence-transformers (which pulls in transformers, torch and "
+           "scikit-learn: several seconds of imports alone) and loads the model before it can embed the one "
+           "article; in-process with the model loaded (as the app's rebuild does) the same add is far under the "
+           "target (docs/index_bench.json: add_cli_s vs add_cli_summary.seconds vs add_inprocess_s). What we'd do: "
+           "(1) let `python -m assistant index` hand the work to a running app that serves the same index (it has "
+           "the model loaded), falling back to a local build; (2) embed through `transformers.AutoModel` + mean "
+           "pooling instead of importing sentence-transformers on the CLI path (its import drags in scikit-learn); "
+           "(3) load the converted model directly in bf16 (`SentenceTransformer(path, model_kwargs={'torch_dtype': "
+           "torch.bfloat16})`) instead of fp32 then `.to(bfloat16)`, which also lowers the peak memory.",
     "nochange": "Most of a CLI no-change run is Python start-up and imports (langchain_core via assistant.embeddings). "
                 "What we'd do: import langchain_core lazily in the indexer path, and skip the stat() of every file "
                 "when the corpus folder's mtime has not moved.",
