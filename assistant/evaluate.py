@@ -53,7 +53,6 @@ def score(row: dict, answer: Answer) -> dict:
     """Per-question scores (None where a metric does not apply)."""
     unanswerable = row.get("kind") == "unanswerable"
     evidence = row.get("evidence") or []
-    top5 = [r.text for r in answer.retrieved[:5]]
     out = {"id": row.get("id"), "kind": row.get("kind"), "abstained": answer.abstained,
            "latency_ms": answer.timings_ms.get("total", 0.0)}
     if unanswerable:
@@ -73,7 +72,6 @@ def score(row: dict, answer: Answer) -> dict:
     out["citations_valid"] = all(c.quote and c.quote in c.text for c in answer.citations)
     out["figures_verified"] = all(f.verified for f in answer.figures)
     out["correct"] = (not answer.abstained and out["figures_ok"] is not False and out["terms_ok"] is not False)
-    _ = top5
     return out
 
 

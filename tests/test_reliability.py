@@ -52,7 +52,9 @@ def test_five_concurrent_clients_each_get_their_own_answers(app):
 
 def test_rebuild_while_serving_survives_a_killed_indexer(app, tmp_path):
     """3 clients ask while an article is added; the first `index` run is killed -9 inside the model call,
-    the second completes; no request fails, and the app answers from the new article without a restart."""
+    the second completes; no request fails, the app answers from the new article without a restart, and it
+    never takes the live index for broken (regression: a read racing the build used to make it move the
+    index aside and rebuild it while the command was writing)."""
     killed_after: list[float] = []
 
     def kill_first_build(_cycle: int) -> None:
@@ -234,6 +236,8 @@ def test_questions_during_an_automatic_rebuild_are_not_answered_from_the_half_bu
 
 def test_a_transient_vector_error_during_an_external_build_does_not_quarantine_the_index(small_service, monkeypatch,
                                                                                        subprocess_env):
+    """Regression (found by benchmarks.load --rebuild-while-serving): one failed read while another process held
+    build.lock made the app move the live index aside; that build then died with 'readonly database'."""
     from assistant.vectorstore import VectorStore, VectorStoreError
 
     svc, index = small_service
