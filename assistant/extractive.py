@@ -34,6 +34,7 @@ class Span:
     end: int
     score: float = 0.0
     coverage: float = 0.0
+    word_coverage: float = 0.0  # share of the question's topical words (not pairs) in the span
     pair_hits: int = 0
 
     @property
@@ -127,6 +128,8 @@ def score_spans(info: QuestionInfo, hits: list[Hit]) -> list[Span]:
     for s, ts in zip(spans, token_sets):
         matched = sum(w for t, w in weights.items() if t in ts)
         s.pair_hits = sum(1 for t in info.focus_pairs if t in ts)
+        words = sum(weights[t] for t in info.focus)
+        s.word_coverage = sum(weights[t] for t in info.focus if t in ts) / words if words else 0.0
         s.coverage = matched / total
         score = s.coverage + 0.08 / (1 + s.hit_rank)
         if info.expects:
@@ -156,8 +159,8 @@ def _best(info: QuestionInfo, spans: list[Span]) -> Span | None:
 
 def _answers(info: QuestionInfo, s: Span) -> bool:
     """Whether a span can stand as the answer: on topic, and with a figure when one is asked."""
-    if info.focus_pairs and s.pair_hits == 0:
-        return False  # no topical word pair of the question: the sentence is about something else
+    if info.focus_pairs and s.pair_hits == 0 and not (s.word_coverage >= 0.6 and len(info.focus) >= 3):
+        return False  # no topical word pair and little else of the question: it is about something else
     if s.coverage < MIN_COVERAGE and info.focus:
         return False
     if info.expects:

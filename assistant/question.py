@@ -69,7 +69,9 @@ def analyze(question: str) -> QuestionInfo:
         return t not in QUERY_STOPWORDS and t not in GENERIC and t not in province_tokens
 
     focus = list(dict.fromkeys(t for t in toks if topical(t)))
-    pairs = list(dict.fromkeys(f"{a}_{b}" for a, b in zip(toks, toks[1:]) if topical(a) and topical(b)))
+    # Pairs with a number are brittle ("DTI 2021" vs "DTI cấp tỉnh năm 2021"): words only.
+    pairs = list(dict.fromkeys(f"{a}_{b}" for a, b in zip(toks, toks[1:])
+                               if topical(a) and topical(b) and not a[0].isdigit() and not b[0].isdigit()))
     expects = _expected_figure(folded)
     claim = _claim_text(text, folded)
     return QuestionInfo(text, folded, provinces, expects, focus, pairs, bool(claim), claim, _count_noun(folded))

@@ -669,6 +669,13 @@ def findings(res: dict) -> list[str]:
                      f"{base['peak_rss_mb']:.0f} MB** (our pipeline without the UI: {fmt(core, 0)} MB), so the "
                      "difference is mostly Gradio/FastAPI and the UI's data. What we'd do: nothing urgent on a 24 GB "
                      "machine; for small servers, load the figures table lazily and run the model in bf16 only.")
+    core = next((m.get("ours_core") for m in mem.values() if (m.get("ours_core") or {}).get("rss_now_mb")), None)
+    if core and core["peak_rss_mb"] - core["rss_now_mb"] > 250:
+        f.append(f"**Peak memory is set by loading the model, not by serving:** our pipeline peaks at "
+                 f"{core['peak_rss_mb']:.0f} MB and then holds {core['rss_now_mb']:.0f} MB (the baseline, with the same "
+                 "model loader, behaves the same). The transient is the fp32 weights converted to bf16 in "
+                 "`assistant/embeddings.py` (`.to(torch.bfloat16)` after an fp32 load). What we'd do: load in bf16 "
+                 "directly (`model_kwargs={'torch_dtype': torch.bfloat16}`) where the CPU has bf16.")
     scale = (res.get("scale") or {}).get("sizes", {})
     for size, v in sorted(scale.items(), key=lambda x: int(x[0])):
         if v.get("estimated_only"):
@@ -777,8 +784,8 @@ def render(res: dict) -> str:
          f"`langchain_chroma.Chroma` → `similarity_search(k={BASE_K})`); its answer is the top-{BASE_CONTEXT} chunks "
          "joined (first-chunk variant in brackets where shown); it never abstains.", ""]
     if res["mode"] == "quick":
-        L += ["> **Quick mode**: small sizes to check the script works; not the benchmark. Run the full command in "
-              "the README on a quiet machine.", ""]
+        L += ["> **Quick mode**: small sizes to check the script works; not the benchmark. Run the full commands "
+              "under 'How to reproduce' on a quiet machine.", ""]
     if o_s:
         L += ["## Quality", "", f"### dev_qa ({o_s['questions']} questions on the five seed articles: "
               f"{o_s['answerable']} answerable, {o_s['unanswerable']} unanswerable)", ""]
