@@ -13,6 +13,7 @@ import platform
 import random
 import socket
 import statistics
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -283,3 +284,15 @@ def run_quiet(fn: Callable, *args, **kwargs):
     t = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - t
+
+
+def stop_process(proc: "subprocess.Popen | None", timeout: float = 20) -> None:
+    """Terminate a child process, killing it if it does not exit within `timeout` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)

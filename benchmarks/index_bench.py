@@ -317,7 +317,7 @@ def checks(r: dict) -> list[dict]:
          "target": f"< {TARGET_NOCHANGE_S} s", "ok": median(ops["nochange_cli_s"]) < TARGET_NOCHANGE_S},
         {"what": f"no-change re-run, in-process ({n})", "value": median(ops["nochange_inprocess_s"]),
          "target": f"< {TARGET_NOCHANGE_S} s", "ok": median(ops["nochange_inprocess_s"]) < TARGET_NOCHANGE_S},
-        {"what": f"no-change run imports no model (torch)", "value": not ops["nochange_imports"].get("torch", True),
+        {"what": "no-change run imports no model (torch)", "value": not ops["nochange_imports"].get("torch", True),
          "target": "yes", "ok": ops["nochange_imports"].get("torch") is False},
         {"what": f"add one article, CLI wall ({n})", "value": ops["add_cli_s"], "target": f"< {TARGET_ADD_S} s",
          "ok": ops["add_cli_s"] < TARGET_ADD_S},

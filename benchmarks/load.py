@@ -44,6 +44,7 @@ from typing import Callable, Sequence
 from urllib.parse import urlparse
 
 from .common import ROOT, copy_seeds, free_port, log, machine_info, pct, table
+from benchmarks.common import stop_process
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Settings that would move the benchmark off its private folders or off 127.0.0.1.
@@ -259,13 +260,7 @@ class App:
         return None
 
     def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=20)
+        stop_process(self.proc, timeout=20)
         self._log.close()
 
 

@@ -18,6 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchmarks.common import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # The real `python -m assistant` entry point, with a SIGKILL (kill -9) planted at one exact point of a build.
@@ -166,13 +168,7 @@ class ChromaServer:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=20)
+        stop_process(self.proc, timeout=20)
         self.proc = None
 
 

@@ -137,7 +137,7 @@ def test_http_and_https_urls_are_linked():
 def test_figure_badges_claims_status_are_escaped():
     a = Answer("q", "a", False, figures=[FigureCheck(f"5{SCRIPT}", 5.0, "%", True, 1),
                                          FigureCheck(IMG, 1.0, "", False, None)],
-               claims=[ClaimCheck(f"763 {SCRIPT}", "khác", f"214 {IMG}", 1), ClaimCheck("1", f"<b>lạ</b>")])
+               claims=[ClaimCheck(f"763 {SCRIPT}", "khác", f"214 {IMG}", 1), ClaimCheck("1", "<b>lạ</b>")])
     for html in (figure_badges(a), claims_table(a), status_html(1, 2, f"hôm nay {SCRIPT}", f"cảnh báo {IMG}")):
         assert not {"script", "img", "b"} & Tags(html).names(), html
     assert "✓" in figure_badges(a) and "chưa kiểm chứng" in figure_badges(a)
