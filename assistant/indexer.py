@@ -32,7 +32,8 @@ from .vectorstore import VectorStore, embedded_store_missing
 
 log = logging.getLogger("assistant")
 LOCK_FILE = "build.lock"
-EMBED_STEP = 256  # chunks per encode call: enough to keep the model busy, small enough to commit often
+EMBED_STEP = 128  # chunks per encode call: progress moves and vectors reach Chroma in small steps
+EMBED_WINDOW = 1024  # chunks (whole articles) sorted by length together, so batches carry little padding
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -90,6 +91,20 @@ MAX_TITLE_CHARS = 150  # keeps title + chunk within e5's 512 tokens (chunks stop
 def embedding_text(title: str, text: str) -> str:
     """What is embedded for a chunk: the title gives passages their topic and province."""
     return f"{title[:MAX_TITLE_CHARS]}\n{text}" if title else text
+
+
+def _windows(todo: list[_Pending], size: int):
+    """Consecutive groups of whole articles holding about `size` chunks each."""
+    group: list[_Pending] = []
+    count = 0
+    for p in todo:
+        group.append(p)
+        count += len(p.chunks)
+        if count >= size:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
 
 
 class Indexer:
@@ -235,25 +250,29 @@ class Indexer:
         chunker = Chunker(lambda t: len(tokenizer(t, add_special_tokens=False)["input_ids"]) + 2)
         for p in todo:
             p.chunks = chunker.run(p.article.id, p.article.text)
-        flat = [(p, c) for p in todo for c in p.chunks]
+        total = sum(len(p.chunks) for p in todo)
         with catalog.transaction() as conn:
             catalog.set_meta(conn, writing="1")  # vectors are about to exist before their catalog rows
-        bar = tqdm(total=len(flat), unit="đoạn", desc="Nhúng", disable=not self.show_progress, leave=False)
-        ready: list[_Pending] = []
+        bar = tqdm(total=total, unit="đoạn", desc="Nhúng", disable=not self.show_progress, leave=False)
+        done = 0
         try:
-            for i in range(0, len(flat), EMBED_STEP):
-                step = flat[i:i + EMBED_STEP]
-                vectors = emb.encode_passages([embedding_text(p.article.title, c.text) for p, c in step])
-                store.upsert([c.chunk_id for _, c in step], vectors, [c.text for _, c in step],
-                             [chunk_metadata(p.article, c) for p, c in step])
-                for p, _ in step:
-                    p.done += 1
-                    if p.done == len(p.chunks):
-                        ready.append(p)
-                self._commit(catalog, store, ready, summary)
-                ready = []
-                bar.update(len(step))
-                progress("embed", min(i + EMBED_STEP, len(flat)), len(flat))
+            for window in _windows(todo, EMBED_WINDOW):
+                # Length order inside a window: a batch pads to its longest text, so mixed lengths waste compute.
+                flat = sorted(((p, c) for p in window for c in p.chunks), key=lambda pc: len(pc[1].text))
+                for i in range(0, len(flat), EMBED_STEP):
+                    step = flat[i:i + EMBED_STEP]
+                    vectors = emb.encode_passages([embedding_text(p.article.title, c.text) for p, c in step])
+                    store.upsert([c.chunk_id for _, c in step], vectors, [c.text for _, c in step],
+                                 [chunk_metadata(p.article, c) for p, c in step])
+                    ready = []
+                    for p, _ in step:
+                        p.done += 1
+                        if p.done == len(p.chunks):
+                            ready.append(p)
+                    self._commit(catalog, store, ready, summary)
+                    done += len(step)
+                    bar.update(len(step))
+                    progress("embed", done, total)
             # Articles with no chunks (cannot happen for a loaded article, but stay correct).
             self._commit(catalog, store, [p for p in todo if not p.chunks], summary)
         finally:

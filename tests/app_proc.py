@@ -34,6 +34,7 @@ import os, signal, sys, time
 import assistant.indexer as ix
 if os.environ.get("TEST_EMBED_STEP"):
     ix.EMBED_STEP = int(os.environ["TEST_EMBED_STEP"])
+    ix.EMBED_WINDOW = 2 * ix.EMBED_STEP
 point, _, nth = os.environ.get("TEST_KILL_AT", "").partition(":")
 nth, seen = int(nth or 1), [0]
 

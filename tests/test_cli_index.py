@@ -144,11 +144,12 @@ def test_index_recovers_from_a_corrupt_catalog(tmp_path, run_cli):
 
 # --- kill -9 at several moments of a build ------------------------------------------------------
 
-# The real CLI; commits every 8 chunks instead of 256 so a short build passes many commit points.
+# The real CLI; commits every 8 chunks (windows of 16) so a short build passes many commit points.
 KILLABLE_MAIN = r"""
 import sys
 import assistant.indexer
 assistant.indexer.EMBED_STEP = 8
+assistant.indexer.EMBED_WINDOW = 16
 from assistant.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -134,7 +134,7 @@ def test_add_one_article_embeds_only_its_chunks(index_copy, recording):
     cat = Catalog(settings.index_dir)
     new = cat.chunks_of("005_vinh_long")
     assert new and summary.chunks == len(new)
-    assert recording.passages == [embedding_text(r.title, r.text) for r in new]
+    assert sorted(recording.passages) == sorted(embedding_text(r.title, r.text) for r in new)
     assert new[0].province == "Vĩnh Long" and new[0].title.startswith("Bài mới: Vĩnh Long")
     after = ids_by_article(cat)
     assert {k: v for k, v in after.items() if k != "005_vinh_long"} == before  # others untouched
@@ -272,3 +272,24 @@ def test_duplicate_article_ids_are_reported(index_copy, recording):
     summary = run(settings, recording)
     assert summary.unchanged == 5 and summary.added == 0
     assert len(summary.errors) == 1 and A003 in summary.errors[0]
+
+
+def test_full_build_feeds_the_model_length_sorted_windows(index_copy, recording, monkeypatch):
+    """Chunks reach the model sorted by length within each window, so batches carry little padding."""
+    import assistant.indexer as ix
+
+    settings, _, _ = index_copy
+    monkeypatch.setattr(ix, "EMBED_WINDOW", 20)
+    monkeypatch.setattr(ix, "EMBED_STEP", 7)
+    summary = run(settings, recording, full=True)
+    assert summary.ok and summary.updated == 5 and len(recording.passages) == summary.chunks
+    lengths = [len(p.split("\n", 1)[1]) for p in recording.passages]
+    # Windows hold whole articles (>= 20 chunks each except the last): each is one sorted run.
+    runs = [[lengths[0]]]
+    for a in lengths[1:]:
+        if a < runs[-1][-1]:
+            runs.append([])
+        runs[-1].append(a)
+    assert 1 < len(runs) <= -(-summary.chunks // 20)
+    assert sorted(lengths) != lengths, "several windows, not one global sort"
+    assert_consistent(settings)
