@@ -88,6 +88,10 @@ class SentenceEmbeddings(Embeddings):
         """Tokens the model sees for a passage, prefix and special tokens included."""
         return len(self.model.tokenizer(self.passage_prefix + text, add_special_tokens=True)["input_ids"])
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` alone (no prefix, no special tokens), as the chunker counts them."""
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)

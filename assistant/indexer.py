@@ -22,6 +22,7 @@ from typing import Callable
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
+from . import traced_encoder
 from .articles import Article, ArticleError, article_id, corpus_files, parse_article, read_article_bytes
 from .catalog import Catalog, IndexCorruptError, quarantine
 from .chunking import CHUNKER_VERSION, Chunk, Chunker
@@ -33,6 +34,7 @@ from .vectorstore import VectorStore, embedded_store_missing
 log = logging.getLogger("assistant")
 LOCK_FILE = "build.lock"
 EMBED_STEP = 128  # chunks per encode call: progress moves and vectors reach Chroma in small steps
+TRACED_MAX_CHUNKS = 256  # up to this many chunks a fresh CLI build embeds with the traced model
 EMBED_WINDOW = 1024  # chunks (whole articles) sorted by length together, so batches carry little padding
 ProgressFn = Callable[[str, int, int], None]
 
@@ -244,13 +246,23 @@ class Indexer:
 
     def _index(self, catalog: Catalog, store: VectorStore, todo: list[_Pending], summary: BuildSummary,
                progress: ProgressFn) -> None:
-        emb = self._embeddings or load_embeddings(self.settings)
-        self._embeddings = emb
-        tokenizer = emb.model.tokenizer
-        chunker = Chunker(lambda t: len(tokenizer(t, add_special_tokens=False)["input_ids"]) + 2)
+        emb = self._embeddings
+        if emb is None and traced_encoder.is_current(self.settings):
+            # Chunk with the bare tokenizer first: the chunk count decides which encoder to start.
+            count = traced_encoder.model_tokenizer(self.settings.embedding_model).count_tokens
+        else:
+            emb = emb or load_embeddings(self.settings)
+            count = emb.count_tokens
+        chunker = Chunker(lambda t: count(t) + 2)
         for p in todo:
             p.chunks = chunker.run(p.article.id, p.article.text)
         total = sum(len(p.chunks) for p in todo)
+        if emb is None:
+            # A fresh process with a small job: the traced model starts in ~2 s where sentence-transformers
+            # needs ~9 s; a large job amortizes that and runs on sentence-transformers itself.
+            emb = traced_encoder.load_traced(self.settings) if total <= TRACED_MAX_CHUNKS else None
+            emb = emb or load_embeddings(self.settings)
+        self._embeddings = emb
         with catalog.transaction() as conn:
             catalog.set_meta(conn, writing="1")  # vectors are about to exist before their catalog rows
         bar = tqdm(total=total, unit="đoạn", desc="Nhúng", disable=not self.show_progress, leave=False)

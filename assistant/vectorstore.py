@@ -78,7 +78,6 @@ class VectorStore:
         self._lock = threading.Lock()
         self._client = None
         self._collection = None
-        self.langchain = None  # langchain_chroma.Chroma over the same collection, for LangChain users
 
     @classmethod
     def open(cls, settings: Settings, fingerprint: str) -> "VectorStore":
@@ -89,8 +88,6 @@ class VectorStore:
 
     def reopen(self) -> None:
         """(Re)connect; an embedded reader calls this to see vectors another process wrote."""
-        from langchain_chroma import Chroma
-
         with self._lock:
             if not self.settings.chroma_url:
                 _forget_cached_system(str(Path(self.settings.index_dir) / CHROMA_DIR))
@@ -102,7 +99,14 @@ class VectorStore:
                 where = f" trên máy chủ {self.settings.chroma_url}" if self.settings.chroma_url else ""
                 raise VectorStoreError(f"không mở được bộ sưu tập Chroma {self.name!r}{where}: {exc}") from None
             self._client, self._collection = client, collection
-            self.langchain = Chroma(client=client, collection_name=self.name)
+
+    @property
+    def langchain(self):
+        """A `langchain_chroma.Chroma` over the same collection, for LangChain users (imported on first use:
+        langchain_chroma costs ~1.5 s of start-up that the indexer does not need)."""
+        from langchain_chroma import Chroma
+
+        return Chroma(client=self._client, collection_name=self.name)
 
     @property
     def collection(self):

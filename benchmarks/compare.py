@@ -645,10 +645,7 @@ def findings(res: dict) -> list[str]:
             else:
                 why = f"only {share:.0%} of the build was spent encoding: the rest is bookkeeping"
             f.append(f"**Build throughput is {o['ratio']:.2f} of the raw encode throughput in wall time, "
-                     f"{o['ratio_cpu']:.2f} in CPU time (target 0.85)**: {why}. Our build embeds in steps of 256 "
-                     "chunks (assistant/indexer.py EMBED_STEP), so sentence-transformers sorts by length only within "
-                     "a step. What we'd do if it persists on a quiet machine: sort the pending chunks by length before "
-                     "cutting the steps (commits stay per article) and raise EMBED_STEP to ~1,024.")
+                     f"{o['ratio_cpu']:.2f} in CPU time (target 0.85)**: {why}. " + INDEX_FIXES["ratio"])
         if o["build_s"] > 1.1 * b["build_s"]:
             more = o.get("tokens", 0) > 1.05 * b.get("tokens", 0)
             f.append(f"**Full build at {tp['articles']} articles: ours {o['build_s']:.0f} s vs baseline "
@@ -743,23 +740,19 @@ def findings(res: dict) -> list[str]:
 
 
 INDEX_FIXES = {
-    "add": "A CLI run starts Python, imports sentence-transformers (which pulls in transformers, torch and "
-           "scikit-learn: several seconds of imports alone) and loads the model before it can embed the one "
-           "article; in-process with the model loaded (as the app's rebuild does) the same add is far under the "
-           "target (docs/index_bench.json: add_cli_s vs add_cli_summary.seconds vs add_inprocess_s). What we'd do: "
-           "(1) let `python -m assistant index` hand the work to a running app that serves the same index (it has "
-           "the model loaded), falling back to a local build; (2) embed through `transformers.AutoModel` + mean "
-           "pooling instead of importing sentence-transformers on the CLI path (its import drags in scikit-learn); "
-           "(3) load the converted model directly in bf16 (`SentenceTransformer(path, model_kwargs={'torch_dtype': "
-           "torch.bfloat16})`) instead of fp32 then `.to(bfloat16)`, which also lowers the peak memory.",
+    "add": "A small CLI build embeds with the TorchScript trace made at set-up (torch + tokenizers only, "
+           "assistant/traced_encoder.py) instead of importing sentence-transformers, so what remains is Python start-up, "
+           "the torch and chromadb imports and loading the trace (docs/index_bench.json: add_cli_s vs "
+           "add_cli_summary.seconds vs add_inprocess_s). What we'd do next: let `python -m assistant index` hand the "
+           "work to a running app that serves the same index (it has the model loaded), falling back to a local build.",
     "nochange": "Most of a CLI no-change run is Python start-up and imports (langchain_core via assistant.embeddings). "
                 "What we'd do: import langchain_core lazily in the indexer path, and skip the stat() of every file "
                 "when the corpus folder's mtime has not moved.",
     "ratio": "The build spends nearly all its time inside encode calls (see 'share of the build spent inside encode "
-             "calls'), so bookkeeping is not the bottleneck; the gap to a single raw encode call comes from encoding in "
-             "steps of EMBED_STEP=256 chunks (sentence-transformers sorts by length only within a call) and, in wall "
-             "time, from other load on the machine. What we'd do: sort the pending chunks by token length before "
-             "cutting the steps (commits stay per article) and raise EMBED_STEP to ~1,024.",
+             "calls'), so bookkeeping is not the bottleneck. It already feeds the model length-sorted windows of "
+             "EMBED_WINDOW chunks (assistant/indexer.py); a single raw call sorts all chunks at once, so a window pads "
+             "slightly more, and in wall time other load on the machine shows. What we'd do: a larger window, or "
+             "encoding the next window while Chroma writes the previous one.",
 }
 
 

@@ -1,22 +1,24 @@
 """Index build benchmark (issue 3): full build, raw encode, no-change re-run, add/delete one, growth to 10,000.
 
     .venv/bin/python -m benchmarks.index_bench [--n 2000] [--scale 10000 [--estimate-only]] [--workdir DIR]
-                                               [--json OUT] [--quick]
+                                               [--json OUT] [--quick] [--ops-only]
 
 On `--n` articles of ../shared/data/baomoi/ written as .txt files (title line, sapo, body) into a
 corpus outside the repository, it measures in one process with one loaded model:
   (a) a full build (fresh index folder): seconds and chunks/s, split into encode / Chroma /
       catalog / chunking time;
   (b) the model's raw encode throughput on the SAME chunk texts (`embedding_text` of the
-      catalog's chunks, `encode_passages`, same batch size) — once as a single call and once in
-      the indexer's steps of EMBED_STEP — and the ratio build/encode (target >= 0.85);
+      catalog's chunks, `encode_passages`, same batch size) — once as a single call and once fed
+      as the indexer feeds it (length-sorted windows, steps) — and the ratio build/encode (target >= 0.85);
   (c) a re-run with nothing to do (target < 2 s): the CLI `python -m assistant index --quiet` as
       a subprocess (wall time, Python start-up included) and `Indexer.run` in-process;
-  (d) adding one article (target < 5 s) and deleting one, via the CLI (which loads the model)
+  (d) adding one article (target < 5 s) and deleting one, via the CLI (a fresh process)
       and in-process with the model already loaded (as the app's rebuild does);
   (e) with `--scale S`: (c) and (d) on an index of S articles (its own corpus under the work
       folder; reuse a built one with `--workdir`), or with `--estimate-only` a linear estimate
       from a 1-article index and the N-article index.
+  With `--ops-only` (and the same --workdir/--json) (a)(b) are kept from the earlier run and only
+  (c)(d)(e) are measured again, e.g. after a change to the CLI's start-up.
 Targets are checked and printed as a table; `--json OUT` writes every number.
 """
 from __future__ import annotations
@@ -194,7 +196,7 @@ def extrapolate(small: dict, big: dict, size: int) -> dict:
 def build_and_encode(folder: Path, rows: list[dict], emb, batch_steps: bool = True) -> dict:
     """(a) a fresh full build, then (b) raw encode of the same chunk texts."""
     from assistant.catalog import Catalog
-    from assistant.indexer import EMBED_STEP, embedding_text
+    from assistant.indexer import EMBED_STEP, EMBED_WINDOW, embedding_text
 
     index = folder / "index"
     if index.exists():
@@ -222,10 +224,12 @@ def build_and_encode(folder: Path, rows: list[dict], emb, batch_steps: bool = Tr
     out["ratio_build_vs_encode"] = round(out["build_chunks_per_s"] / out["encode_chunks_per_s"], 3)
     out["ratio_build_vs_encode_cpu"] = round(out["encode_cpu_s"] / out["build_cpu_s"], 3)
     if batch_steps:
-        log(f"    ... and in the indexer's steps of {EMBED_STEP}")
+        log(f"    ... and as the indexer feeds it: windows of {EMBED_WINDOW} sorted by length, steps of {EMBED_STEP}")
         with Stopwatch() as sw:
-            for i in range(0, len(texts), EMBED_STEP):
-                emb.encode_passages(texts[i:i + EMBED_STEP])
+            for w in range(0, len(texts), EMBED_WINDOW):
+                window = sorted(texts[w:w + EMBED_WINDOW], key=len)
+                for i in range(0, len(window), EMBED_STEP):
+                    emb.encode_passages(window[i:i + EMBED_STEP])
         out["encode_steps_s"] = round(sw.seconds, 3)
         out["encode_steps_cpu_s"] = round(sw.cpu, 3)
         out["encode_steps_chunks_per_s"] = round(len(texts) / sw.seconds, 2)
@@ -257,7 +261,15 @@ def run(args: argparse.Namespace) -> dict:
     result["dtype"] = str(next(emb.model.parameters()).dtype)
 
     main_dir = work / f"n{n}"
-    result["build"] = build_and_encode(main_dir, load_baomoi(n), emb, batch_steps=not args.no_step_encode)
+    if args.ops_only:
+        # Keep (a)(b) from the earlier run's JSON; re-measure the operations on its kept index.
+        previous = json.loads(args.json.read_text(encoding="utf-8"))
+        if not (main_dir / "index").is_dir() or previous.get("n") != n:
+            raise SystemExit(f"--ops-only needs the index of an earlier run in {main_dir} and its --json")
+        result["build"] = previous["build"]
+        result["build_measured"] = previous.get("started")
+    else:
+        result["build"] = build_and_encode(main_dir, load_baomoi(n), emb, batch_steps=not args.no_step_encode)
     log(f"(c)(d) operations at {n} articles")
     result["ops"] = {str(n): measure_ops(main_dir, emb, spares, args.repeats)}
 
@@ -403,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="repetitions of the no-change re-run (median reported)")
     p.add_argument("--no-step-encode", action="store_true", help="skip the second raw encode in indexer steps")
     p.add_argument("--json", type=Path, help="write every number here")
+    p.add_argument("--ops-only", action="store_true",
+                   help="with --workdir and --json of an earlier run: keep its build numbers, re-measure (c)(d)(e)")
     p.add_argument("--quick", action="store_true", help="200 articles: a check that finishes in a few minutes")
     args = p.parse_args(argv)
     if args.estimate_only and not args.scale:

@@ -129,6 +129,9 @@ class RecordingEmbeddings:
     def encode_queries(self, texts):
         return self.inner.encode_queries(texts)
 
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
 
 @pytest.fixture
 def recording(embeddings):

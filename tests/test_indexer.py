@@ -87,6 +87,9 @@ def test_vectors_metadata_and_documents_are_ours(index_copy, embeddings):
         assert (meta["start"], meta["end"]) == (rec.start, rec.end)
         assert meta["title"] == "Bắt nhịp kinh tế số" and meta["province"] == "Tiền Giang"
         assert "date" in meta and "url" in meta
+    # LangChain users get the same collection through langchain_chroma, with our vectors and metadata.
+    docs = store.langchain.similarity_search_by_vector(expected[0].tolist(), k=1)
+    assert docs[0].page_content == recs[0].text and docs[0].metadata["article_id"] == A000
     cat.close()
 
 
