@@ -104,7 +104,7 @@ class SentenceEmbeddings(Embeddings):
 
 def load_embeddings(settings: Settings) -> SentenceEmbeddings:
     """The configured embedder; the model itself is loaded once per process and shared."""
-    prefixes = _prefixes(settings)
+    prefixes = prefixes_for(settings)
     model = _load_model(settings.embedding_model, settings.embedding_dtype)
     return SentenceEmbeddings(model, query_prefix=prefixes[0], passage_prefix=prefixes[1],
                               batch_size=settings.embedding_batch_size,
@@ -113,10 +113,11 @@ def load_embeddings(settings: Settings) -> SentenceEmbeddings:
 
 def fingerprint_for(settings: Settings) -> str:
     """The fingerprint `load_embeddings(settings)` would report, without loading the model."""
-    return model_fingerprint(settings.embedding_model) + f"|{_prefixes(settings)!r}"
+    return model_fingerprint(settings.embedding_model) + f"|{prefixes_for(settings)!r}"
 
 
-def _prefixes(settings: Settings) -> tuple[str, str]:
+def prefixes_for(settings: Settings) -> tuple[str, str]:
+    """(query prefix, passage prefix) for the configured model: e5's "query: "/"passage: " on auto."""
     e5 = _is_e5(settings.embedding_model)
     q = (E5_QUERY_PREFIX if e5 else "") if settings.query_prefix == "auto" else settings.query_prefix
     p = (E5_PASSAGE_PREFIX if e5 else "") if settings.passage_prefix == "auto" else settings.passage_prefix

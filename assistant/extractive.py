@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from . import figures as figs
+from . import gazetteer
 from .answer import ABSTAIN_PREFIX, Answer, Citation
 from .chunking import split_sentences
 from .lexical import ABBREVIATIONS, lexical_tokens
@@ -22,6 +23,8 @@ from .textnorm import fold
 MAX_QUOTE_CHARS = 320
 MIN_COVERAGE = 0.34
 SECOND_SENTENCE_RATIO = 0.85
+# Named indices a ranking question can ask about; a sentence about another one does not answer it.
+NAMED_INDICES = frozenset({"dti", "pci", "papi", "sipas", "ict", "par", "hdi", "gii", "pgi"})
 
 
 @dataclass(eq=False)
@@ -158,7 +161,12 @@ def _best(info: QuestionInfo, spans: list[Span]) -> Span | None:
 
 
 def _answers(info: QuestionInfo, s: Span) -> bool:
-    """Whether a span can stand as the answer: on topic, and with a figure when one is asked."""
+    """Whether a span can stand as the answer: on topic, about the asked place and index, with a figure
+    when one is asked."""
+    if _about_something_else(info, s.text):
+        return False
+    if info.asks_person and not person_names(s.text):
+        return False
     if info.focus_pairs and s.pair_hits == 0 and not (s.word_coverage >= 0.6 and len(info.focus) >= 3):
         return False  # no topical word pair and little else of the question: it is about something else
     if s.coverage < MIN_COVERAGE and info.focus:
@@ -172,6 +180,55 @@ def _answers(info: QuestionInfo, s: Span) -> bool:
             return bool(kinds - {"year", "date", "time"})
         return info.expects in kinds or (info.expects == "rank" and "number" in kinds)
     return True
+
+
+def _about_something_else(info: QuestionInfo, text: str) -> bool:
+    """True when the sentence names only other provinces than the asked ones, or only another named index
+    (a multi-province article quoted for "Đà Nẵng … DTI" must not answer with Thái Nguyên's PCI rank)."""
+    if info.provinces:
+        named = gazetteer.provinces_in(text)
+        if named and not set(named) & set(info.provinces):
+            return True
+    asked = NAMED_INDICES.intersection(lexical_tokens(info.text, pairs=False))
+    if asked:
+        named_idx = NAMED_INDICES.intersection(lexical_tokens(text, pairs=False))
+        if named_idx and not named_idx & asked:
+            return True
+    return False
+
+
+# Capitalized words that begin titles and institutions, not names ("Phó Chủ tịch", "Sở", "Việt Nam").
+_NOT_NAME_WORDS = frozenset("""phó chủ tịch giám đốc bộ sở ủy ban nhân dân tỉnh thành phố tổng bí thư trưởng thủ tướng
+    chính phủ hội đồng công ty trung tâm nhà nước quốc ông bà anh chị đồng chí theo tại trong năm ngày tháng các những
+    của và với khi đến từ thủ đô""".split())
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def person_names(text: str) -> list[str]:
+    """Runs of 2-4 capitalized Vietnamese syllables that look like a person's name ("Mai Xuân Liêm"): title
+    and institution words and province names cut a run, they are not part of a name."""
+    names: list[str] = []
+    run: list[str] = []
+    end = -1
+
+    def flush() -> None:
+        cand = " ".join(run)
+        for m in gazetteer.find_provinces(cand):  # "Thanh Hóa Mai Xuân Liêm" → "Mai Xuân Liêm"
+            cand = cand.replace(m.surface, "|")
+        cand = cand.replace("Việt Nam", "|")
+        names.extend(p for p in (" ".join(x.split()) for x in cand.split("|")) if 2 <= len(p.split()) <= 4)
+
+    for m in _WORD.finditer(text):
+        w = m.group()
+        name_like = w[0].isupper() and w[1:].islower() and w.lower() not in _NOT_NAME_WORDS
+        if not (name_like and run and text[end:m.start()] == " "):
+            flush()
+            run = []
+        if name_like:
+            run.append(w)
+            end = m.end()
+    flush()
+    return names
 
 
 def _counts(text: str, f: figs.Figure, noun: str) -> bool:

@@ -53,6 +53,7 @@ class QuestionInfo:
     is_claim: bool = False
     claim: str = ""  # the statement to check, without "Có phải ... không?"
     count_noun: str = ""  # what "bao nhiêu X" counts, folded ("nguoi", "san pham"); "" if none
+    asks_person: bool = False  # "… là ai?": the answer must name someone
 
 
 def analyze(question: str) -> QuestionInfo:
@@ -74,7 +75,11 @@ def analyze(question: str) -> QuestionInfo:
                                if topical(a) and topical(b) and not a[0].isdigit() and not b[0].isdigit()))
     expects = _expected_figure(folded)
     claim = _claim_text(text, folded)
-    return QuestionInfo(text, folded, provinces, expects, focus, pairs, bool(claim), claim, _count_noun(folded))
+    return QuestionInfo(text, folded, provinces, expects, focus, pairs, bool(claim), claim, _count_noun(folded),
+                        bool(_PERSON_CUE.search(folded)))
+
+
+_PERSON_CUE = re.compile(r"\b(?:la ai|ai la|nhung ai|vi nao|nguoi nao)\b")
 
 
 # Measure words an article often leaves out after the number ("đạt 0,4856" for "bao nhiêu điểm").

@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from .config import Settings
-from .embeddings import _prefixes, cpu_has_bf16, fingerprint_for
+from .embeddings import cpu_has_bf16, fingerprint_for, prefixes_for
 
 TRACED_DIR = "traced"
 MAX_TOKENS = 512  # what sentence-transformers truncates e5 to
@@ -87,7 +87,7 @@ class TracedEmbeddings:
         if not is_current(settings):
             raise FileNotFoundError(f"no current trace of {settings.embedding_model} in {TRACED_DIR}/")
         module, tokenizer = _load(str(traced_paths(settings)[0]), str(Path(settings.embedding_model)))
-        q, p = _prefixes(settings)
+        q, p = prefixes_for(settings)
         record = json.loads(traced_paths(settings)[1].read_text(encoding="utf-8"))
         return cls(module, tokenizer, query_prefix=q, passage_prefix=p, batch_size=settings.embedding_batch_size,
                    fingerprint=fingerprint_for(settings), dimension=int(record["dimension"]))
