@@ -629,6 +629,17 @@ def findings(res: dict) -> list[str]:
                      "holding the answer although the right paragraph was retrieved (compare with our recall@5). What "
                      "we'd do: score sentences by overlap with the question's content words *around* the question "
                      "word's slot (who/when/how many), and quote the neighbouring sentence when it holds the entity type.")
+    base_correct = (seeds or {}).get("ours", {}).get("correct")
+    for size, v in (res.get("scale") or {}).get("sizes", {}).items():
+        dev = v.get("dev", {}).get("ours")
+        if not dev or base_correct is None or dev["correct"] >= base_correct:
+            continue
+        lost = [f"{r['id']} ({r['kind']}{', answered' if r['kind'] == 'unanswerable' else ''}: "
+                f"“{r['answer'][:90]}…”)" for r in v["dev_rows"]["ours"] if not r["correct"]]
+        f.append(f"**Dev questions answered correctly at {v['articles']:,} articles: ours {dev['correct']} of "
+                 f"{dev['questions']} (on the seeds alone {base_correct})** — lost: " + "; ".join(lost) + ". Each "
+                 "newly wrong answer quotes a sentence from one of the added articles; see the per-question rows in "
+                 "benchmarks.json (scale → sizes → dev_rows).")
     tp = (res.get("scale") or {}).get("throughput")
     if tp:
         o, b = tp["ours"], tp["baseline"]
@@ -882,7 +893,9 @@ def render(res: dict) -> str:
     ib = res.get("index_bench")
     if ib:
         L += ["## Index maintenance (from benchmarks.index_bench)", "",
-              f"`{ib.get('command')}` — {ib['n']} articles, {ib['build']['chunks']} chunks.", "",
+              (f"Build measured by `{ib['build_command']}` ({ib.get('build_measured')}); operations re-measured by "
+               f"`{ib.get('command')}` ({ib.get('started')})" if ib.get("build_command") else f"`{ib.get('command')}`")
+              + f" — {ib['n']} articles, {ib['build']['chunks']} chunks.", "",
               table([[c["what"], fmt(c["value"]), c["target"], "PASS" if c["ok"] else "FAIL"] for c in ib["checks"]],
                     ["target", "value", "target", "result"]), ""]
     if res.get("errors"):
@@ -891,13 +904,16 @@ def render(res: dict) -> str:
             L += [f"- **{name}**: `{tb.strip().splitlines()[-1]}` (traceback in benchmarks.json → errors)"]
         L += [""]
     L += ["## Findings", ""] + [f"- {x}" for x in res["findings"]] + [""]
+    if res.get("after_run"):  # changes made after this run because of its findings, each with its own check
+        L += ["## After this run", ""] + [f"- {x}" for x in res["after_run"]] + [""]
     L += ["## How to reproduce", "",
           "On a quiet machine (the numbers are wall times; other load slows both pipelines and widens p95), from the "
           "project root, with `langchain-text-splitters` installed (it is the baseline's splitter):", "",
           "```",
-          ".venv/bin/python -m benchmarks.index_bench --scale 10000 --workdir /tmp/bench-index --json docs/index_bench.json",
+          ".venv/bin/python -m benchmarks.index_bench --n 2000 --scale 10000 --estimate-only --no-step-encode "
+          "--workdir /tmp/bench-index --json docs/index_bench.json",
           ".venv/bin/python -m benchmarks.compare --index-bench docs/index_bench.json --workdir /tmp/bench-compare "
-          "--reuse --time-budget 170",
+          "--reuse --time-budget 85 --skip-setup",
           "```", "",
           "`--quick` runs both in minutes on small sizes (200 articles, 100 XQuAD questions). `--skip-setup` or "
           "`--setup-times FILE` (JSON with cold_s, warm_s, noop_s) avoids the cold set-up, which downloads ~1 GB. "

@@ -268,6 +268,7 @@ def run(args: argparse.Namespace) -> dict:
             raise SystemExit(f"--ops-only needs the index of an earlier run in {main_dir} and its --json")
         result["build"] = previous["build"]
         result["build_measured"] = previous.get("started")
+        result["build_command"] = previous.get("build_command") or previous.get("command")
     else:
         result["build"] = build_and_encode(main_dir, load_baomoi(n), emb, batch_steps=not args.no_step_encode)
     log(f"(c)(d) operations at {n} articles")
