@@ -45,18 +45,21 @@ def reached():
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
-if point == "embed":
+if point == "embed":  # either encoder: small builds run on the traced model, large ones on sentence-transformers
     from assistant.embeddings import SentenceEmbeddings
-    real_encode = SentenceEmbeddings.encode_passages
-    def encode_passages(self, texts):
-        hit = reached()
-        if hit:
-            open(os.environ["TEST_MARKER"], "w").close()
-        out = real_encode(self, texts)
-        while hit:  # still inside the model call when the kill arrives
-            time.sleep(1)
-        return out
-    SentenceEmbeddings.encode_passages = encode_passages
+    from assistant.traced_encoder import TracedEmbeddings
+    def hold(real_encode):
+        def encode_passages(self, texts):
+            hit = reached()
+            if hit:
+                open(os.environ["TEST_MARKER"], "w").close()
+            out = real_encode(self, texts)
+            while hit:  # still inside the model call when the kill arrives
+                time.sleep(1)
+            return out
+        return encode_passages
+    for cls in (SentenceEmbeddings, TracedEmbeddings):
+        cls.encode_passages = hold(cls.encode_passages)
 elif point == "upsert":
     from assistant.vectorstore import VectorStore
     real_upsert = VectorStore.upsert
