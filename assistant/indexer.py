@@ -258,7 +258,7 @@ class Indexer:
             p.chunks = chunker.run(p.article.id, p.article.text)
         total = sum(len(p.chunks) for p in todo)
         if emb is None:
-            # A fresh process with a small job: the traced model starts in ~2 s where sentence-transformers
+            # A fresh process with a small job: the traced model loads in ~2 s where sentence-transformers
             # needs ~9 s; a large job amortizes that and runs on sentence-transformers itself.
             emb = traced_encoder.load_traced(self.settings) if total <= TRACED_MAX_CHUNKS else None
             emb = emb or load_embeddings(self.settings)

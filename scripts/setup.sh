@@ -30,5 +30,5 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
 fi
 
 .venv/bin/python -m assistant.model_convert
-# A traced copy of the model lets a small `python -m assistant index` start in ~2 s instead of ~9 s.
+# A traced copy of the model lets a small `python -m assistant index` skip sentence-transformers (~8 s).
 .venv/bin/python -m assistant.traced_encoder
