@@ -107,6 +107,8 @@ class TracedEmbeddings:
     def _encode(self, texts: list[str]) -> np.ndarray:
         import torch
 
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
         encoded = self.tokenizer.encode_batch(texts)
         # Longest first by characters, as sentence-transformers batches: same batches, same bf16 rounding.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
@@ -124,8 +126,6 @@ class TracedEmbeddings:
                 vecs = self.module(ids, mask).float().numpy()
                 for row, i in enumerate(order[s:s + self.batch_size]):
                     out[i] = vecs[row]
-        if not texts:
-            return np.zeros((0, self.dimension), np.float32)
         vecs = np.stack(out).astype(np.float32)
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
 
