@@ -16,15 +16,13 @@ from . import gazetteer
 from .answer import ABSTAIN_PREFIX, Answer, Citation
 from .chunking import split_sentences
 from .lexical import ABBREVIATIONS, lexical_tokens
-from .question import QuestionInfo
+from .question import NAMED_INDICES, QuestionInfo
 from .retriever import Hit
 from .textnorm import fold
 
 MAX_QUOTE_CHARS = 320
 MIN_COVERAGE = 0.34
 SECOND_SENTENCE_RATIO = 0.85
-# Named indices a ranking question can ask about; a sentence about another one does not answer it.
-NAMED_INDICES = frozenset({"dti", "pci", "papi", "sipas", "ict", "par", "hdi", "gii", "pgi"})
 
 
 @dataclass(eq=False)
@@ -189,10 +187,9 @@ def _about_something_else(info: QuestionInfo, text: str) -> bool:
         named = gazetteer.provinces_in(text)
         if named and not set(named) & set(info.provinces):
             return True
-    asked = NAMED_INDICES.intersection(lexical_tokens(info.text, pairs=False))
-    if asked:
+    if info.indices:
         named_idx = NAMED_INDICES.intersection(lexical_tokens(text, pairs=False))
-        if named_idx and not named_idx & asked:
+        if named_idx and not named_idx & info.indices:
             return True
     return False
 

@@ -54,6 +54,7 @@ class QuestionInfo:
     claim: str = ""  # the statement to check, without "Có phải ... không?"
     count_noun: str = ""  # what "bao nhiêu X" counts, folded ("nguoi", "san pham"); "" if none
     asks_person: bool = False  # "… là ai?": the answer must name someone
+    indices: frozenset[str] = frozenset()  # named indices asked about ("dti", "pci"), folded
 
 
 def analyze(question: str) -> QuestionInfo:
@@ -76,9 +77,11 @@ def analyze(question: str) -> QuestionInfo:
     expects = _expected_figure(folded)
     claim = _claim_text(text, folded)
     return QuestionInfo(text, folded, provinces, expects, focus, pairs, bool(claim), claim, _count_noun(folded),
-                        bool(_PERSON_CUE.search(folded)))
+                        bool(_PERSON_CUE.search(folded)), NAMED_INDICES.intersection(toks))
 
 
+# Named indices a ranking question can ask about; a sentence about another one does not answer it.
+NAMED_INDICES = frozenset({"dti", "pci", "papi", "sipas", "ict", "par", "hdi", "gii", "pgi"})
 _PERSON_CUE = re.compile(r"\b(?:la ai|ai la|nhung ai|vi nao|nguoi nao)\b")
 
 

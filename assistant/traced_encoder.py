@@ -53,16 +53,22 @@ def _expected_record(settings: Settings) -> dict:
             "torch": version("torch"), "max_tokens": MAX_TOKENS}
 
 
-def is_current(settings: Settings) -> bool:
-    """True when a trace exists for exactly this model, dtype and torch version (no torch import)."""
+def _current_record(settings: Settings) -> dict | None:
+    """The trace's record when it matches this model, dtype and torch version, else None."""
     pt, meta = traced_paths(settings)
     if not Path(settings.embedding_model).is_dir() or not pt.is_file():
-        return False
+        return None
     try:
         record = json.loads(meta.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return {k: record.get(k) for k in _expected_record(settings)} == _expected_record(settings)
+        return None
+    expected = _expected_record(settings)
+    return record if isinstance(record, dict) and {k: record.get(k) for k in expected} == expected else None
+
+
+def is_current(settings: Settings) -> bool:
+    """True when a trace exists for exactly this model, dtype and torch version (no torch import)."""
+    return _current_record(settings) is not None
 
 
 class TracedEmbeddings:
@@ -84,13 +90,13 @@ class TracedEmbeddings:
     @classmethod
     def load(cls, settings: Settings) -> "TracedEmbeddings":
         """Load the trace for `settings`; raises FileNotFoundError when there is no current one."""
-        if not is_current(settings):
+        record = _current_record(settings)
+        if record is None:
             raise FileNotFoundError(f"no current trace of {settings.embedding_model} in {TRACED_DIR}/")
         module, tokenizer = _load(str(traced_paths(settings)[0]), str(Path(settings.embedding_model)))
         q, p = prefixes_for(settings)
-        record = json.loads(traced_paths(settings)[1].read_text(encoding="utf-8"))
         return cls(module, tokenizer, query_prefix=q, passage_prefix=p, batch_size=settings.embedding_batch_size,
-                   fingerprint=fingerprint_for(settings), dimension=int(record["dimension"]))
+                   fingerprint=record["fingerprint"], dimension=int(record["dimension"]))
 
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` alone (no prefix, no special tokens), as the chunker counts them."""
@@ -178,7 +184,7 @@ def load_traced(settings: Settings) -> TracedEmbeddings | None:
     """The traced encoder for `settings`, or None when there is no current trace (never raises)."""
     try:
         return TracedEmbeddings.load(settings)
-    except (FileNotFoundError, OSError, RuntimeError, ValueError):
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError):  # a broken trace means: use the library
         return None
 
 
