@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"lỗi cấu hình: {exc}", file=sys.stderr)
         return 2
-    from assistant.service import Service
-    from assistant.ui import launch
+    from assistant.app.service import Service
+    from assistant.app.ui.layout import launch
 
     launch(Service(settings))
     return 0

@@ -1,6 +1,6 @@
 """`python -m assistant` entry point."""
 import sys
 
-from .cli import main
+from assistant.app.cli import main
 
 sys.exit(main())

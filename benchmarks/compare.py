@@ -10,7 +10,7 @@ ours / baseline, both measured in the same process on the same files:
   `Assistant.ask` (hybrid retrieval, extractive cited answer, abstention);
 * baseline — what a LangChain newcomer writes first: the raw article files as Documents,
   `RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)`, the same embedding
-  model (`assistant.embeddings.load_embeddings`, e5 prefixes included), `langchain_chroma.Chroma`
+  model (`assistant.indexing.embed.embeddings.load_embeddings`, e5 prefixes included), `langchain_chroma.Chroma`
   dense `similarity_search(k=5)`; its "answer" is the top-3 chunks joined (the context an LLM
   would get); the first-chunk variant is reported beside it. It never abstains.
 
@@ -113,7 +113,7 @@ def our_settings(folder: Path, **kw):
 
 def build_ours(folder: Path, emb) -> dict:
     """A fresh full build with the model already loaded; time spent encoding is reported apart."""
-    from assistant.indexer import Indexer
+    from assistant.indexing.indexer import Indexer
 
     if (folder / "index").exists():
         shutil.rmtree(folder / "index")
@@ -126,8 +126,8 @@ def build_ours(folder: Path, emb) -> dict:
 
 def our_chunk_texts(folder: Path) -> list[str]:
     """What our build embedded: `embedding_text(title, chunk)` of every chunk in the catalog."""
-    from assistant.catalog import Catalog
-    from assistant.indexer import embedding_text
+    from assistant.indexing.catalog import Catalog
+    from assistant.indexing.indexer import embedding_text
 
     cat = Catalog(folder / "index", create=False)
     try:
@@ -139,7 +139,7 @@ def our_chunk_texts(folder: Path) -> list[str]:
 # --- scoring -----------------------------------------------------------------------------------
 def qa_metrics(row: dict, retrieved: list[str], answer: str, cited: list[str], abstained: bool) -> dict:
     """The same per-question metrics for both pipelines (definitions in the report's method notes)."""
-    from assistant.evaluate import _contains, figure_in
+    from assistant.app.evaluate import _contains, figure_in
 
     out = {"id": row.get("id"), "kind": row.get("kind"), "abstained": abstained, "answer_chars": len(answer)}
     if row.get("kind") == "unanswerable":
@@ -161,11 +161,11 @@ def qa_metrics(row: dict, retrieved: list[str], answer: str, cited: list[str], a
 
 
 def score_ours(row: dict, answer) -> dict:
-    from assistant.evaluate import _contains, score
+    from assistant.app.evaluate import _contains, score
 
     m = qa_metrics(row, [r.text for r in answer.retrieved], answer.answer, [c.text for c in answer.citations],
                    answer.abstained)
-    m["correct_evaluate"] = score(row, answer)["correct"]  # assistant.evaluate's own verdict (same rule)
+    m["correct_evaluate"] = score(row, answer)["correct"]  # assistant.app.evaluate's own verdict (same rule)
     ev = row.get("evidence") or []
     if row.get("kind") != "unanswerable":
         m["quotes_with_evidence"] = sum(1 for c in answer.citations if any(_contains(c.quote, e) for e in ev))
@@ -241,7 +241,7 @@ def eval_dev(qa: list[dict], bot, base: Baseline, rounds: int) -> dict:
 # --- sections ----------------------------------------------------------------------------------
 def section_seeds(work: Path, emb, qa: list[dict], rounds: int) -> dict:
     """dev_qa on the five seed articles (the corpus the questions were written for)."""
-    from assistant.pipeline import Assistant
+    from assistant.app.pipeline import Assistant
 
     d = work / "seeds"
     copy_seeds(d / "corpus")
@@ -260,7 +260,7 @@ def section_seeds(work: Path, emb, qa: list[dict], rounds: int) -> dict:
 
 def section_xquad(work: Path, emb, limit: int | None) -> dict:
     """XQuAD-vi: ours through benchmarks.xquad_eval, the baseline on the very files it wrote."""
-    from assistant.textnorm import fold
+    from assistant.vi.textnorm import fold
 
     d = work / "xquad"
     shutil.rmtree(d / "index", ignore_errors=True)
@@ -291,7 +291,7 @@ def section_xquad(work: Path, emb, limit: int | None) -> dict:
         in_first += bool(docs) and any(fold(a) in fold(docs[0].page_content) for a in q["answers"])
     n = len(queries)
     # Retrieval latency of both, interleaved question by question (the loops above ran at different moments).
-    from assistant.pipeline import Assistant
+    from assistant.app.pipeline import Assistant
 
     bot = Assistant(our_settings(d, k=10, max_chunks_per_article=1))
     bot.retriever.search("khởi động", k=10)
@@ -316,7 +316,7 @@ def section_xquad(work: Path, emb, limit: int | None) -> dict:
 def section_scale(work: Path, emb, qa: list[dict], sizes: list[int], rounds: int, budget_s: float | None,
                   t_start: float, reuse: bool) -> dict:
     """Seeds mixed into N baomoi articles: build time, size, query latency, dev answers still right."""
-    from assistant.pipeline import Assistant
+    from assistant.app.pipeline import Assistant
 
     out: dict = {"sizes": {}, "throughput": None}
     sec_per_article = None
@@ -682,7 +682,7 @@ def findings(res: dict) -> list[str]:
         f.append(f"**Peak memory is set by loading the model, not by serving:** our pipeline peaks at "
                  f"{core['peak_rss_mb']:.0f} MB and then holds {core['rss_now_mb']:.0f} MB (the baseline, with the same "
                  "model loader, behaves the same). The transient is the fp32 weights converted to bf16 in "
-                 "`assistant/embeddings.py` (`.to(torch.bfloat16)` after an fp32 load). What we'd do: load in bf16 "
+                 "`assistant/indexing/embed/embeddings.py` (`.to(torch.bfloat16)` after an fp32 load). What we'd do: load in bf16 "
                  "directly (`model_kwargs={'torch_dtype': torch.bfloat16}`) where the CPU has bf16.")
     scale = (res.get("scale") or {}).get("sizes", {})
     for size, v in sorted(scale.items(), key=lambda x: int(x[0])):
@@ -752,16 +752,16 @@ def findings(res: dict) -> list[str]:
 
 INDEX_FIXES = {
     "add": "A small CLI build embeds with the TorchScript trace made at set-up (torch + tokenizers only, "
-           "assistant/traced_encoder.py) instead of importing sentence-transformers, so what remains is Python start-up, "
+           "assistant/indexing/embed/traced_encoder.py) instead of importing sentence-transformers, so what remains is Python start-up, "
            "the torch and chromadb imports and loading the trace (docs/index_bench.json: add_cli_s vs "
            "add_cli_summary.seconds vs add_inprocess_s). What we'd do next: let `python -m assistant index` hand the "
            "work to a running app that serves the same index (it has the model loaded), falling back to a local build.",
-    "nochange": "Most of a CLI no-change run is Python start-up and imports (langchain_core via assistant.embeddings). "
+    "nochange": "Most of a CLI no-change run is Python start-up and imports (langchain_core via assistant.indexing.embed.embeddings). "
                 "What we'd do: import langchain_core lazily in the indexer path, and skip the stat() of every file "
                 "when the corpus folder's mtime has not moved.",
     "ratio": "The build spends nearly all its time inside encode calls (see 'share of the build spent inside encode "
              "calls'), so bookkeeping is not the bottleneck. It already feeds the model length-sorted windows of "
-             "EMBED_WINDOW chunks (assistant/indexer.py); a single raw call sorts all chunks at once, so a window pads "
+             "EMBED_WINDOW chunks (assistant/indexing/indexer.py); a single raw call sorts all chunks at once, so a window pads "
              "slightly more, and in wall time other load on the machine shows. What we'd do: a larger window, or "
              "encoding the next window while Chroma writes the previous one.",
 }
@@ -924,10 +924,10 @@ def render(res: dict) -> str:
           "each question in turn, so background load hits both alike.",
           f"- dev_qa metrics (both pipelines, same code): evidence recall@1 = the first evidence string is in the first "
           f"retrieved passage; recall@5 = every evidence string is in the top 5; MRR over depth 5 (ours k=5, baseline "
-          f"k={BASE_K}); figure accuracy = every gold figure appears in the answer (assistant.evaluate.figure_in); "
+          f"k={BASE_K}); figure accuracy = every gold figure appears in the answer (assistant.app.evaluate.figure_in); "
           "citation precision = cited passages (ours: the chunk of each citation; baseline: its context chunks) that "
           "hold an evidence string, over all cited passages of answerable questions; 'correct' = the "
-          "assistant.evaluate.score rule (not abstained, figures and terms present; abstained on unanswerable).",
+          "assistant.app.evaluate.score rule (not abstained, figures and terms present; abstained on unanswerable).",
           "- The baseline's answer is retrieval output, not prose: long contexts contain figures by accident, which "
           "favours it on 'figure in answer' and on XQuAD 'answer in answer'. The first-chunk variant is the fairer "
           "reading for a reader who looks at one passage.",
@@ -986,7 +986,7 @@ def main(argv: list[str] | None = None) -> int:
         need(xquad_eval.DATA, "XQuAD-vi data")
     splitter_class()  # fail now, not after an hour
     from assistant.config import Settings
-    from assistant.embeddings import load_embeddings
+    from assistant.indexing.embed.embeddings import load_embeddings
 
     t_start = time.perf_counter()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="compare-"))

@@ -13,9 +13,9 @@ import json
 import time
 from pathlib import Path
 
-from assistant.articles import load_corpus
+from assistant.ingest.articles import load_corpus
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.embeddings import cpu_has_bf16, load_embeddings
+from assistant.indexing.embed.embeddings import cpu_has_bf16, load_embeddings
 
 
 def passages(tokenizer, n: int, tokens: int = 100) -> list[str]:

@@ -71,7 +71,7 @@ def cli_index(folder: Path) -> dict:
 
 def nochange_loads_model(folder: Path) -> dict:
     """Run a no-change build in a fresh interpreter and report which heavy modules it imported."""
-    code = ("import sys, json; from assistant.config import Settings; from assistant.indexer import Indexer; "
+    code = ("import sys, json; from assistant.config import Settings; from assistant.indexing.indexer import Indexer; "
             f"s = Settings.from_env(corpus_dir={str(folder / 'corpus')!r}, index_dir={str(folder / 'index')!r}); "
             "r = Indexer(s, show_progress=False).run(); "
             "print(json.dumps({'torch': 'torch' in sys.modules, 'sentence_transformers': "
@@ -85,9 +85,9 @@ def nochange_loads_model(folder: Path) -> dict:
 
 
 def _breakdown_targets(emb):
-    from assistant.catalog import Catalog
-    from assistant.chunking import Chunker
-    from assistant.vectorstore import VectorStore
+    from assistant.indexing.catalog import Catalog
+    from assistant.ingest.chunking import Chunker
+    from assistant.indexing.vectorstore import VectorStore
 
     return ([(emb, "encode_passages")] if emb is not None else []) + [(VectorStore, "upsert"), (VectorStore, "delete"), (VectorStore, "ids"),
             (VectorStore, "open"), (Catalog, "replace_article"), (Catalog, "remove_article"), (Catalog, "chunk_ids"),
@@ -109,7 +109,7 @@ def _named(parts: dict[str, float], total: float) -> dict[str, float]:
 
 def inprocess_index(folder: Path, emb=None, *, full: bool = False) -> dict:
     """`Indexer.run` in this process (model shared when `emb` is given), with a time breakdown."""
-    from assistant.indexer import Indexer
+    from assistant.indexing.indexer import Indexer
 
     with timed_calls(_breakdown_targets(emb)) as parts, Stopwatch() as sw:
         summary = Indexer(_settings(folder), embeddings=emb, show_progress=False).run(full=full)
@@ -195,8 +195,8 @@ def extrapolate(small: dict, big: dict, size: int) -> dict:
 
 def build_and_encode(folder: Path, rows: list[dict], emb, batch_steps: bool = True) -> dict:
     """(a) a fresh full build, then (b) raw encode of the same chunk texts."""
-    from assistant.catalog import Catalog
-    from assistant.indexer import EMBED_STEP, EMBED_WINDOW, embedding_text
+    from assistant.indexing.catalog import Catalog
+    from assistant.indexing.indexer import EMBED_STEP, EMBED_WINDOW, embedding_text
 
     index = folder / "index"
     if index.exists():
@@ -242,7 +242,7 @@ def build_and_encode(folder: Path, rows: list[dict], emb, batch_steps: bool = Tr
 
 
 def run(args: argparse.Namespace) -> dict:
-    from assistant.embeddings import load_embeddings
+    from assistant.indexing.embed.embeddings import load_embeddings
 
     n = args.n or (200 if args.quick else 2000)
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="index-bench-"))

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.lexical_engines [--json OUT]
 
-All three engines index the same pre-tokenized text (assistant.lexical.lexical_tokens: folded
+All three engines index the same pre-tokenized text (assistant.indexing.lexical.lexical_tokens: folded
 syllables + syllable pairs, numbers whole) and answer the same token queries, so the comparison is
 about the engines: recall@1/5 of the gold paragraph, index time, query latency, and whether the
 index can be updated in place (delete + add one document) — the incremental build needs that.

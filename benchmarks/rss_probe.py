@@ -29,14 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     if args.pipeline == "ours":
         from assistant.config import Settings
-        from assistant.pipeline import Assistant
+        from assistant.app.pipeline import Assistant
 
         bot = Assistant(Settings.from_env(index_dir=args.index))
         bot.retriever.search("chuyển đổi số", k=1)  # open everything, as the app's warm-up does
         ask = bot.ask
     else:
         from assistant.config import Settings
-        from assistant.embeddings import load_embeddings
+        from assistant.indexing.embed.embeddings import load_embeddings
 
         from .compare import Baseline
 

@@ -38,9 +38,9 @@ def write_corpus(docs: list[dict], folder: Path) -> None:
 def run(limit: int | None = None, workdir: Path | None = None, answers: bool = True) -> dict:
     """Build the index and score retrieval (and the extractive answer) on every question."""
     from assistant.config import Settings
-    from assistant.indexer import Indexer
-    from assistant.pipeline import Assistant
-    from assistant.textnorm import fold
+    from assistant.indexing.indexer import Indexer
+    from assistant.app.pipeline import Assistant
+    from assistant.vi.textnorm import fold
 
     docs, queries = load(limit)
     work = Path(workdir or tempfile.mkdtemp(prefix="xquad-"))

@@ -29,6 +29,6 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
   echo "$want" > .venv/.requirements.sha256
 fi
 
-.venv/bin/python -m assistant.model_convert
+.venv/bin/python -m assistant.indexing.embed.model_convert
 # A traced copy of the model lets a small `python -m assistant index` skip sentence-transformers (~8 s).
-.venv/bin/python -m assistant.traced_encoder
+.venv/bin/python -m assistant.indexing.embed.traced_encoder

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # TEST_EMBED_STEP makes the indexer commit every few chunks, so a small build passes many commit points.
 KILLABLE_MAIN = r"""
 import os, signal, sys, time
-import assistant.indexer as ix
+import assistant.indexing.indexer as ix
 if os.environ.get("TEST_EMBED_STEP"):
     ix.EMBED_STEP = int(os.environ["TEST_EMBED_STEP"])
     ix.EMBED_WINDOW = 2 * ix.EMBED_STEP
@@ -46,8 +46,8 @@ def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
 if point == "embed":  # either encoder: small builds run on the traced model, large ones on sentence-transformers
-    from assistant.embeddings import SentenceEmbeddings
-    from assistant.traced_encoder import TracedEmbeddings
+    from assistant.indexing.embed.embeddings import SentenceEmbeddings
+    from assistant.indexing.embed.traced_encoder import TracedEmbeddings
     def hold(real_encode):
         def encode_passages(self, texts):
             hit = reached()
@@ -61,7 +61,7 @@ if point == "embed":  # either encoder: small builds run on the traced model, la
     for cls in (SentenceEmbeddings, TracedEmbeddings):
         cls.encode_passages = hold(cls.encode_passages)
 elif point == "upsert":
-    from assistant.vectorstore import VectorStore
+    from assistant.indexing.vectorstore import VectorStore
     real_upsert = VectorStore.upsert
     def upsert(self, *args, **kwargs):
         real_upsert(self, *args, **kwargs)
@@ -69,7 +69,7 @@ elif point == "upsert":
             die()
     VectorStore.upsert = upsert
 elif point == "commit":
-    from assistant.catalog import Catalog
+    from assistant.indexing.catalog import Catalog
     real_bump = Catalog.bump_generation
     def bump_generation(self, conn):
         real_bump(self, conn)
@@ -77,7 +77,7 @@ elif point == "commit":
             die()
     Catalog.bump_generation = bump_generation
 elif point == "delete":
-    from assistant.vectorstore import VectorStore
+    from assistant.indexing.vectorstore import VectorStore
     real_delete = VectorStore.delete
     def delete(self, ids):
         if ids and reached():
@@ -87,7 +87,7 @@ elif point == "delete":
 elif point:
     raise SystemExit(f"unknown kill point {point!r}")
 
-from assistant.cli import main
+from assistant.app.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -179,9 +179,9 @@ class ChromaServer:
 # --- what an index must satisfy ------------------------------------------------------------------------------
 def index_facts(settings) -> dict:
     """Catalog articles and chunk ids, Chroma ids, SQLite integrity of an index (opened the way the app opens it)."""
-    from assistant.catalog import Catalog
-    from assistant.embeddings import fingerprint_for
-    from assistant.vectorstore import VectorStore
+    from assistant.indexing.catalog import Catalog
+    from assistant.indexing.embed.embeddings import fingerprint_for
+    from assistant.indexing.vectorstore import VectorStore
 
     cat = Catalog(settings.index_dir, create=False)
     try:

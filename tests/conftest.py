@@ -71,7 +71,7 @@ def run_cli(subprocess_env):
 def embeddings():
     """The real embedder with the default settings (bf16 where the CPU has it), loaded once."""
     from assistant.config import Settings
-    from assistant.embeddings import load_embeddings
+    from assistant.indexing.embed.embeddings import load_embeddings
 
     return load_embeddings(Settings.from_env({}))
 
@@ -86,7 +86,7 @@ def token_count(embeddings):
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory, embeddings):
     """The five seed articles indexed once (real model, embedded Chroma); copy it, never write to it."""
-    from assistant.indexer import Indexer
+    from assistant.indexing.indexer import Indexer
 
     base = tmp_path_factory.mktemp("built")
     corpus = base / "corpus"
@@ -99,7 +99,7 @@ def built_index(tmp_path_factory, embeddings):
 
 
 def _release_chroma(index_dir: Path) -> None:
-    from assistant.vectorstore import CHROMA_DIR, _forget_cached_system
+    from assistant.indexing.vectorstore import CHROMA_DIR, _forget_cached_system
 
     _forget_cached_system(str(index_dir / CHROMA_DIR))
 

@@ -16,8 +16,8 @@ HAU_GIANG = "002_130dbf42b88e02b2"
 
 @pytest.fixture(scope="module")
 def bot(built_index, embeddings):
-    from assistant.pipeline import Assistant
-    from assistant.retriever import IndexReader
+    from assistant.app.pipeline import Assistant
+    from assistant.retrieve.retriever import IndexReader
 
     settings = settings_for(built_index / "corpus", built_index / "index")
     return Assistant(settings, IndexReader(settings, embeddings))
@@ -135,7 +135,7 @@ def test_timings_and_retrieved_are_reported(bot):
 
 @pytest.mark.parametrize("bad, message", [("", "trống"), ("   \n\t", "trống"), ("x" * 100_000, "quá dài")])
 def test_bad_questions_get_a_clear_vietnamese_error(bot, bad, message):
-    from assistant.pipeline import QuestionError
+    from assistant.app.pipeline import QuestionError
 
     with pytest.raises(QuestionError, match=message):
         bot.ask(bad)
@@ -154,7 +154,7 @@ def test_dev_set_targets(bot):
     """The issue's targets on the dev questions (quality regression guard)."""
     from pathlib import Path
 
-    from assistant.evaluate import evaluate_file
+    from assistant.app.evaluate import evaluate_file
 
     qa = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"
     m = evaluate_file(qa, bot.settings, assistant=bot)["metrics"]

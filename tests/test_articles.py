@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.articles import ArticleError, article_id, corpus_files, load_article, load_corpus
+from assistant.ingest.articles import ArticleError, article_id, corpus_files, load_article, load_corpus
 from conftest import CORPUS, SEED_IDS, SEEDS, raw_body
 
 GOOD_BODY = "Tiền Giang đẩy mạnh chuyển đổi số\nNăm 2021, kinh tế số của tỉnh đạt 8.619 tỷ đồng, chiếm 8,59% GRDP.\n"

@@ -42,7 +42,7 @@ HTML_ARTICLE = (
 # --- an index with two hostile articles, and the service over it --------------------------------------------
 @pytest.fixture(scope="module")
 def hostile_index(tmp_path_factory, built_index, embeddings):
-    from assistant.indexer import Indexer
+    from assistant.indexing.indexer import Indexer
 
     base = tmp_path_factory.mktemp("hostile")
     shutil.copytree(built_index / "corpus", base / "corpus")
@@ -57,7 +57,7 @@ def hostile_index(tmp_path_factory, built_index, embeddings):
 
 @pytest.fixture(scope="module")
 def service(hostile_index):
-    from assistant.service import Service
+    from assistant.app.service import Service
 
     return Service(hostile_index)
 
@@ -71,7 +71,7 @@ def llm():
 @pytest.fixture
 def openai_bot(hostile_index, service, llm, monkeypatch):
     """An Assistant with the openai backend on the real local server; model "obey" follows any injected order."""
-    from assistant.pipeline import Assistant
+    from assistant.app.pipeline import Assistant
 
     real_reply = llm_server._reply
 
@@ -113,14 +113,14 @@ def same_answer(a, b) -> None:
 @pytest.mark.parametrize("question", ["", "   \n\t  ", "\u3000\u00a0\u2003", "\u200b\u200d\ufeff\u2060",
                                       "\x00\x01\x1b\x7f", "\u202e\u202d"])
 def test_empty_or_invisible_question_is_refused_in_vietnamese(service, question):
-    from assistant.pipeline import QuestionError
+    from assistant.app.pipeline import QuestionError
 
     with pytest.raises(QuestionError, match="Câu hỏi trống: hãy nhập một câu hỏi"):
         service.ask(question)
 
 
 def test_100000_character_question_is_refused_at_once_and_invisible_padding_is_not_length(service):
-    from assistant.pipeline import QuestionError
+    from assistant.app.pipeline import QuestionError
 
     for long in ("x" * 100_000, "chuyển đổi số " * 7_200, DT_QUESTION + " " + "Đồng Tháp " * 10_000):
         t = time.perf_counter()
@@ -262,8 +262,8 @@ WRONG_TYPES = {
 
 
 def test_bad_article_files_are_reported_and_every_other_article_is_indexed(index_copy, run_cli, tmp_path):
-    from assistant.catalog import Catalog
-    from assistant.corpus_admin import save_article_bytes
+    from assistant.indexing.catalog import Catalog
+    from assistant.ingest.corpus_admin import save_article_bytes
 
     settings, corpus, index = index_copy
     reasons = {  # file -> what its error line must say

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.catalog import Catalog
-from assistant.embeddings import fingerprint_for
-from assistant.vectorstore import VectorStore
+from assistant.indexing.catalog import Catalog
+from assistant.indexing.embed.embeddings import fingerprint_for
+from assistant.indexing.vectorstore import VectorStore
 from conftest import CORPUS, SEED_IDS, settings_for
 
 A000, A001, A002, A003, A004 = SEED_IDS

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from assistant.articles import load_article
-from assistant.chunking import (
+from assistant.ingest.articles import load_article
+from assistant.ingest.chunking import (
     CHUNKER_VERSION,
     MAX_TOKENS,
     Chunker,
@@ -16,7 +16,7 @@ from assistant.chunking import (
     split_paragraphs,
     split_sentences,
 )
-from assistant.indexer import embedding_text
+from assistant.indexing.indexer import embedding_text
 from conftest import CORPUS, SEED_IDS
 
 PROTECTED = ["8.619", "8,59%", "12/63", "TT-TT", "TP. Hồ Chí Minh", "Q. 1", "25/01/2023", "P. 5", "TX. Cai Lậy",

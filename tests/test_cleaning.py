@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from assistant.articles import load_article
-from assistant.cleaning import clean_body, is_debris_line
+from assistant.ingest.articles import load_article
+from assistant.ingest.cleaning import clean_body, is_debris_line
 from conftest import CORPUS, SEED_IDS, raw_body
 
 NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from assistant.articles import load_article
-from assistant.catalog import Catalog
-from assistant.chunking import Chunker
-from assistant.embeddings import fingerprint_for
-from assistant.vectorstore import VectorStore
+from assistant.ingest.articles import load_article
+from assistant.indexing.catalog import Catalog
+from assistant.ingest.chunking import Chunker
+from assistant.indexing.embed.embeddings import fingerprint_for
+from assistant.indexing.vectorstore import VectorStore
 from conftest import CORPUS, ROOT, SEED_IDS, settings_for
 
 A000, A001, A002, A003, A004 = SEED_IDS
@@ -25,7 +25,7 @@ A000, A001, A002, A003, A004 = SEED_IDS
 # Runs the real CLI entry point and reports whether the embedding stack was imported.
 WATCHED_MAIN = r"""
 import json, sys
-from assistant.cli import main
+from assistant.app.cli import main
 code = main(sys.argv[1:])
 print(json.dumps({"exit": code, "sentence_transformers": "sentence_transformers" in sys.modules,
                   "transformers": "transformers" in sys.modules}))
@@ -147,10 +147,10 @@ def test_index_recovers_from_a_corrupt_catalog(tmp_path, run_cli):
 # The real CLI; commits every 8 chunks (windows of 16) so a short build passes many commit points.
 KILLABLE_MAIN = r"""
 import sys
-import assistant.indexer
-assistant.indexer.EMBED_STEP = 8
-assistant.indexer.EMBED_WINDOW = 16
-from assistant.cli import main
+import assistant.indexing.indexer
+assistant.indexing.indexer.EMBED_STEP = 8
+assistant.indexing.indexer.EMBED_WINDOW = 16
+from assistant.app.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.articles import ArticleError, load_article, load_corpus
-from assistant.corpus_admin import (delete_article, pasted_article, safe_filename, save_article_bytes,
+from assistant.ingest.articles import ArticleError, load_article, load_corpus
+from assistant.ingest.corpus_admin import (delete_article, pasted_article, safe_filename, save_article_bytes,
                                     save_pasted)
 
 SAFE = re.compile(r"^[a-z0-9_-]+\.(md|txt)$")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.embeddings import (
+from assistant.indexing.embed.embeddings import (
     ModelNotFoundError,
     SentenceEmbeddings,
     cpu_has_bf16,
@@ -232,7 +232,7 @@ socket.socket.connect = refuse
 socket.socket.connect_ex = lambda self, address: (attempts.append(str(address)), 111)[1]
 
 from assistant.config import Settings
-from assistant.embeddings import ModelNotFoundError, load_embeddings, _load_model
+from assistant.indexing.embed.embeddings import ModelNotFoundError, load_embeddings, _load_model
 emb = load_embeddings(Settings.from_env())
 vec = emb.embed_query(sys.argv[1])
 try:

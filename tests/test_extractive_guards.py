@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.catalog import ChunkRecord
-from assistant.extractive import ExtractiveAnswerer, person_names
-from assistant.question import analyze
-from assistant.retriever import Hit
+from assistant.indexing.catalog import ChunkRecord
+from assistant.answer.extractive import ExtractiveAnswerer, person_names
+from assistant.vi.question import analyze
+from assistant.retrieve.retriever import Hit
 
 PCI_THAI_NGUYEN = ("Cải thiện chỉ số PCI theo cách quyết liệt hơn, theo đại diện Sở KH&ĐT Thái Nguyên (xếp thứ 7 "
                    "bảng xếp hạng và đứng đầu nhóm Tốt), tỉnh đã lập tổ tham mưu. ")

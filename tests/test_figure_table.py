@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from assistant import figure_table
-from assistant.articles import load_corpus
-from assistant.figure_table import HEADERS, FigureRow, figure_rows, filter_rows, to_csv, to_table
+from assistant.ingest.articles import load_corpus
+from assistant.app.ui.figure_table import HEADERS, FigureRow, figure_rows, filter_rows, to_csv, to_table
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -1,4 +1,4 @@
-"""Tests for assistant.figures: example sentences from the corpus plus property tests."""
+"""Tests for assistant.vi.figures: example sentences from the corpus plus property tests."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.figures import Figure, extract_figures, find_in, parse_number, same_figure
-from assistant.textnorm import fold
+from assistant.vi.figures import Figure, extract_figures, find_in, parse_number, same_figure
+from assistant.vi.textnorm import fold
 
 
 def summary(text: str) -> list[tuple[str, float, str, str]]:
@@ -386,6 +386,6 @@ def test_find_in_recovers_extracted_figures(case: tuple[str, float, str, str, st
 def test_module_docstring_example() -> None:
     import doctest
 
-    import assistant.figures
+    import assistant.vi.figures
 
-    assert doctest.testmod(assistant.figures).failed == 0
+    assert doctest.testmod(assistant.vi.figures).failed == 0

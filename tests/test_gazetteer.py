@@ -1,4 +1,4 @@
-"""Tests for assistant.gazetteer: tables, precision rules, offsets and speed."""
+"""Tests for assistant.vi.gazetteer: tables, precision rules, offsets and speed."""
 from __future__ import annotations
 
 import doctest
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant import gazetteer as gz
-from assistant.gazetteer import (
+from assistant.vi.gazetteer import (
     PROVINCES,
     canonical,
     find_provinces,
@@ -20,7 +20,7 @@ from assistant.gazetteer import (
     same_unit_now,
     successor,
 )
-from assistant.textnorm import fold
+from assistant.vi.textnorm import fold
 
 BY_NAME = {p.name: p for p in PROVINCES}
 ALL_ALIASES = sorted({(a, p.name) for p in PROVINCES for a in p.aliases})

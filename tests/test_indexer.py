@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
-from assistant.catalog import Catalog
-from assistant.chunking import CHUNKER_VERSION
-from assistant.embeddings import fingerprint_for
-from assistant.indexer import LOCK_FILE, IndexBusyError, Indexer, embedding_text
-from assistant.lexical import FTS_TABLE
-from assistant.vectorstore import VectorStore, collection_name
+from assistant.indexing.catalog import Catalog
+from assistant.ingest.chunking import CHUNKER_VERSION
+from assistant.indexing.embed.embeddings import fingerprint_for
+from assistant.indexing.indexer import LOCK_FILE, IndexBusyError, Indexer, embedding_text
+from assistant.indexing.lexical import FTS_TABLE
+from assistant.indexing.vectorstore import VectorStore, collection_name
 from conftest import SEED_IDS, settings_for
 
 A000, A001, A002, A003, A004 = SEED_IDS
@@ -279,7 +279,7 @@ def test_duplicate_article_ids_are_reported(index_copy, recording):
 
 def test_full_build_feeds_the_model_length_sorted_windows(index_copy, recording, monkeypatch):
     """Chunks reach the model sorted by length within each window, so batches carry little padding."""
-    import assistant.indexer as ix
+    import assistant.indexing.indexer as ix
 
     settings, _, _ = index_copy
     monkeypatch.setattr(ix, "EMBED_WINDOW", 20)

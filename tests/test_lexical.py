@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant import lexical
-from assistant.articles import load_article
-from assistant.catalog import Catalog
-from assistant.chunking import Chunker
-from assistant.lexical import lexical_tokens, query_tokens
+from assistant.ingest.articles import load_article
+from assistant.indexing.catalog import Catalog
+from assistant.ingest.chunking import Chunker
+from assistant.indexing.lexical import lexical_tokens, query_tokens
 from conftest import CORPUS, SEED_IDS
 
 

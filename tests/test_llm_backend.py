@@ -17,8 +17,8 @@ def server():
 
 @pytest.fixture(scope="module")
 def make_bot(built_index, embeddings, server):
-    from assistant.pipeline import Assistant
-    from assistant.retriever import IndexReader
+    from assistant.app.pipeline import Assistant
+    from assistant.retrieve.retriever import IndexReader
 
     base = settings_for(built_index / "corpus", built_index / "index")
     reader = IndexReader(base, embeddings)

@@ -42,7 +42,7 @@ def _report(request, line: str) -> None:
 @pytest.fixture(scope="module")
 def local_model():
     pytest.importorskip("xllamacpp", reason="the local backend is not installed: ./scripts/setup_local_llm.sh")
-    from assistant.local_llm import LocalModelError, prepare_model
+    from assistant.answer.local.answerer import LocalModelError, prepare_model
 
     try:
         return prepare_model()
@@ -63,7 +63,7 @@ def local_index(tmp_path_factory, run_cli):
 
 @pytest.fixture(scope="module")
 def local_bot(local_model, local_index, request):
-    from assistant.pipeline import Assistant
+    from assistant.app.pipeline import Assistant
 
     settings = settings_for(*local_index, backend="local", llm_timeout=TIMEOUT)
     t = time.perf_counter()
@@ -139,10 +139,10 @@ def test_local_stream_yields_text_then_the_answer(local_bot, request):
 
 
 def test_prepare_command_is_idempotent(local_model, subprocess_env):
-    from assistant.local_llm import MODEL_SHA256
+    from assistant.answer.local.answerer import MODEL_SHA256
 
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "assistant.local_llm", "--prepare"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "assistant.answer.local.answerer", "--prepare"], cwd=ROOT,
                           env=subprocess_env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()

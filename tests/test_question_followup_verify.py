@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from assistant.followup import is_followup, resolve
-from assistant.question import analyze
-from assistant.verify import cited_numbers, verify_figures
+from assistant.vi.followup import is_followup, resolve
+from assistant.vi.question import analyze
+from assistant.answer.verify import cited_numbers, verify_figures
 
 
 @pytest.mark.parametrize("question, expects", [

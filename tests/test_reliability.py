@@ -106,7 +106,7 @@ def test_kill_9_at_exact_write_points_then_restart_agrees_with_the_corpus(index_
     """Killed (1) after the catalog committed a removal, before its vectors are deleted, (2) inside the SQLite
     transaction of an article commit, its vectors already in Chroma; then (3) the next normal run: catalog ==
     corpus minus the bad file, Chroma == catalog, every article found by its title."""
-    from assistant.retriever import HybridRetriever, IndexReader
+    from assistant.retrieve.retriever import HybridRetriever, IndexReader
 
     settings, corpus, index = index_copy
     extras = _write_extras(corpus)
@@ -154,7 +154,7 @@ def test_kill_9_at_exact_write_points_then_restart_agrees_with_the_corpus(index_
 @pytest.fixture
 def small_service(index_copy):
     """A Service over the seed index whose corpus now holds only 003 and 004 (recoveries re-embed two articles)."""
-    from assistant.service import Service
+    from assistant.app.service import Service
 
     settings, corpus, index = index_copy
     for aid in (A000, A001, A002):
@@ -191,10 +191,10 @@ def test_deleted_then_corrupted_index_under_a_running_service_is_rebuilt_with_a_
 def test_questions_during_an_automatic_rebuild_are_not_answered_from_the_half_built_index(small_service,
                                                                                          monkeypatch):
     """Regression (found by this file): they used to get a silent 'Không tìm thấy thông tin', or crash the rebuild."""
-    import assistant.indexer
+    import assistant.indexing.indexer
 
     svc, index = small_service
-    real_load = assistant.indexer.load_embeddings
+    real_load = assistant.indexing.indexer.load_embeddings
 
     def slow_embeddings(settings):  # a slower machine: embedding takes 2 s longer
         emb = real_load(settings)
@@ -209,7 +209,7 @@ def test_questions_during_an_automatic_rebuild_are_not_answered_from_the_half_bu
                 return emb.encode_passages(texts)
         return Slow()
 
-    monkeypatch.setattr(assistant.indexer, "load_embeddings", slow_embeddings)
+    monkeypatch.setattr(assistant.indexing.indexer, "load_embeddings", slow_embeddings)
     shutil.rmtree(index)
     outcomes = []
 
@@ -238,7 +238,7 @@ def test_a_transient_vector_error_during_an_external_build_does_not_quarantine_t
                                                                                        subprocess_env):
     """Regression (found by benchmarks.load --rebuild-while-serving): one failed read while another process held
     build.lock made the app move the live index aside; that build then died with 'readonly database'."""
-    from assistant.vectorstore import VectorStore, VectorStoreError
+    from assistant.indexing.vectorstore import VectorStore, VectorStoreError
 
     svc, index = small_service
     real_query, failed = VectorStore.query, []
@@ -276,7 +276,7 @@ def test_deleted_vector_store_under_a_running_service_is_rebuilt_with_a_notice(s
 
 def test_deleted_vector_store_is_restored_by_the_next_build(index_copy, embeddings):
     """Regression: `index` used to report every article unchanged and leave the vectors missing for good."""
-    from assistant.indexer import Indexer
+    from assistant.indexing.indexer import Indexer
 
     settings, corpus, index = index_copy
     for aid in (A000, A001, A002):  # keep the re-embedding small
@@ -292,7 +292,7 @@ def test_deleted_vector_store_is_restored_by_the_next_build(index_copy, embeddin
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory, embeddings):
     """A real `chroma run` on 127.0.0.1 and an index of 003 + 004 built through it: (server, settings)."""
-    from assistant.indexer import Indexer
+    from assistant.indexing.indexer import Indexer
     from conftest import CORPUS
 
     base = tmp_path_factory.mktemp("chroma-remote")
@@ -311,7 +311,7 @@ def remote(tmp_path_factory, embeddings):
 
 
 def test_chroma_server_outage_fails_the_question_and_recovery_needs_no_restart(remote):
-    from assistant.service import Service
+    from assistant.app.service import Service
 
     server, settings = remote
     svc = Service(settings)
@@ -330,8 +330,8 @@ def test_chroma_server_outage_fails_the_question_and_recovery_needs_no_restart(r
 def test_chroma_server_outage_is_a_clear_vietnamese_error_naming_the_server(remote):
     """Regression: the question used to fail with a raw httpx.ConnectError ('lỗi không mong muốn' in the UI)."""
     from assistant.errors import user_message
-    from assistant.service import Service
-    from assistant.vectorstore import VectorStoreError
+    from assistant.app.service import Service
+    from assistant.indexing.vectorstore import VectorStoreError
 
     server, settings = remote
     svc = Service(settings)

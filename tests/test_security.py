@@ -114,9 +114,9 @@ def test_upload_size_limit_is_enforced_by_the_server(app):
 
 
 def test_upload_size_limit_is_enforced_by_corpus_admin(tmp_path):
-    from assistant.articles import ArticleError
+    from assistant.ingest.articles import ArticleError
     from assistant.config import Settings
-    from assistant.corpus_admin import save_article_bytes
+    from assistant.ingest.corpus_admin import save_article_bytes
 
     limit = Settings.from_env({}).max_article_bytes
     body = "Tỉnh Cà Mau có 4.321 điểm phát wifi miễn phí phục vụ chuyển đổi số.\n".encode()
@@ -169,8 +169,8 @@ def _handler(demo, name):
 def test_exposed_host_without_login_warns_and_turns_article_management_off(tmp_path, capsys, monkeypatch):
     import gradio as gr
 
-    from assistant.service import Service, warn_if_exposed
-    from assistant.ui import build_app, launch
+    from assistant.app.service import Service, warn_if_exposed
+    from assistant.app.ui.layout import build_app, launch
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -205,8 +205,8 @@ def test_exposed_host_without_login_warns_and_turns_article_management_off(tmp_p
 def test_exposed_host_with_login_keeps_article_management(tmp_path, monkeypatch):
     import gradio as gr
 
-    from assistant.service import Service, warn_if_exposed
-    from assistant.ui import launch
+    from assistant.app.service import Service, warn_if_exposed
+    from assistant.app.ui.layout import launch
 
     settings = settings_for(tmp_path / "corpus", tmp_path / "index",
                             {"ASSISTANT_HOST": "0.0.0.0", "ASSISTANT_AUTH": f"{USER}:{PASSWORD}"})

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from assistant import traced_encoder
-from assistant.catalog import Catalog
+from assistant.indexing.catalog import Catalog
 from assistant.config import Settings
-from assistant.indexer import embedding_text
+from assistant.indexing.indexer import embedding_text
 from conftest import CORPUS, MODEL_DIR, ROOT, SEED_IDS
 
 
@@ -102,10 +102,10 @@ def test_trace_is_per_dtype(tmp_path):
 # A fresh `python -m assistant index`, reporting which libraries it needed.
 CLI_WITH_IMPORTS = r"""
 import json, sys
-import assistant.indexer as ix
+import assistant.indexing.indexer as ix
 if len(sys.argv) > 1 and sys.argv[1] == "--max":
     ix.TRACED_MAX_CHUNKS = int(sys.argv[2]); del sys.argv[1:3]
-from assistant.cli import main
+from assistant.app.cli import main
 code = main(sys.argv[1:])
 print(json.dumps({"sentence_transformers": "sentence_transformers" in sys.modules, "torch": "torch" in sys.modules}))
 sys.exit(code)
@@ -132,7 +132,7 @@ def test_a_small_cli_build_uses_the_trace_and_its_vectors_serve(index_copy, subp
     used = json.loads(proc.stdout.strip().splitlines()[-1])
     assert used["torch"] and used["sentence_transformers"] is expect_st
     # The new vectors (from whichever encoder) agree with sentence-transformers and serve queries.
-    from assistant.vectorstore import VectorStore
+    from assistant.indexing.vectorstore import VectorStore
 
     cat = Catalog(settings.index_dir, create=False)
     new = cat.chunks_of("005_vinh_long")
@@ -152,7 +152,7 @@ def test_export_is_skipped_when_current_and_forced_export_round_trips(tmp_path, 
     env = {**subprocess_env, "ASSISTANT_EMBEDDING_MODEL": settings.embedding_model}
     pt = traced_encoder.traced_paths(settings)[0]
     before = meta.stat().st_mtime_ns
-    cmd = [sys.executable, "-m", "assistant.traced_encoder"]
+    cmd = [sys.executable, "-m", "assistant.indexing.embed.traced_encoder"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout == ""
     assert meta.stat().st_mtime_ns == before and pt.is_symlink()  # nothing rewritten

@@ -55,7 +55,7 @@ class UI:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, subprocess_env):
     """The real app on a free port, over a private copy of the seed index plus an article with HTML in it."""
-    from assistant.corpus_admin import save_pasted
+    from assistant.ingest.corpus_admin import save_pasted
 
     corpus, index = private_copy(tmp_path_factory, subprocess_env, "browser")
     # Lands in the corpus now; the rebuild through the UI (test_add_articles_and_rebuild) indexes it.

@@ -5,8 +5,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from assistant.answer import Answer, Citation, ClaimCheck, FigureCheck, Retrieved
-from assistant.ui_render import (claims_table, esc, figure_badges, highlighted_passage, safe_url, source_card,
+from assistant.types import Answer, Citation, ClaimCheck, FigureCheck, Retrieved
+from assistant.app.ui.render import (claims_table, esc, figure_badges, highlighted_passage, safe_url, source_card,
                                  sources_html, status_html)
 
 SCRIPT = "<script>window.__pwned=1</script>"

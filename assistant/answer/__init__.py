@@ -1,0 +1,1 @@
+"""Answer backends over retrieved passages: extractive, fact-check, verification, LLMs."""

@@ -1,0 +1,120 @@
+"""Fact-check a claim for journalists: figure by figure, does the source say the same?
+
+>>> FactChecker().run(analyze("Có phải Hậu Giang đứng thứ 12/63 về DTI năm 2021 không?"), hits)  # doctest: +SKIP
+Answer(answer='Không khớp với nguồn: ...', claims=[ClaimCheck('12/63', 'khác', '17/63', 1)])
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from assistant.vi import figures as figs
+from assistant.types import ABSTAIN_PREFIX, Answer, ClaimCheck
+from assistant.answer.extractive import Span, _kind, compose, score_spans
+from assistant.indexing.lexical import QUERY_STOPWORDS, lexical_tokens
+from assistant.vi.question import QuestionInfo, analyze
+from assistant.retrieve.retriever import Hit
+from assistant.answer.verify import verify_answer
+
+MATCH, DIFFERS, NOT_FOUND = "khớp", "khác", "không tìm thấy"
+_CONTEXT_UNITS = {"year", "date", "time"}
+
+
+def claim_figures(claim: str) -> list[figs.Figure]:
+    """The figures a claim asserts (years and dates only frame it)."""
+    return [f for f in figs.extract_figures(claim) if f.unit not in _CONTEXT_UNITS]
+
+
+class FactChecker:
+    """Find the sentences about the same thing as a claim and compare its figures with theirs."""
+
+    def run(self, info: QuestionInfo, hits: list[Hit]) -> Answer:
+        """Verdict per figure of `info.claim` (or of the whole text), quoting the sources."""
+        claim = info.claim or info.text
+        claimed = claim_figures(claim)
+        # Score sentences on the claim's words, not on its numbers: the source may state another figure.
+        masked = claim
+        for f in reversed(claimed):
+            masked = masked[:f.start] + " " + masked[f.end:]
+        topic = analyze(masked)
+        topic = replace(topic, provinces=info.provinces or topic.provinces, expects=None)
+        spans = [s for s in score_spans(topic, hits) if _on_topic(topic, s)]
+        if topic.provinces:
+            spans = [s for s in spans if set(topic.provinces) & set(s.hit.chunk.provinces)]
+        spans.sort(key=lambda s: -s.score)
+        checks: list[tuple[figs.Figure, str, Span | None, figs.Figure | None]] = []
+        for f in claimed:
+            best = _same_quantity(claim, f, spans[:8])
+            if best is None:
+                checks.append((f, NOT_FOUND, None, None))
+            else:
+                span, g = best
+                checks.append((f, MATCH if figs.same_figure(f, g) else DIFFERS, span, g))
+        if not claimed and spans:
+            checks = []
+        used = list(dict.fromkeys(s for _, _, s, _ in checks if s is not None)) or spans[:1]
+        if not used:
+            return Answer(question=info.text, answer=f"{ABSTAIN_PREFIX} để kiểm chứng nhận định này trong các bài viết "
+                          "hiện có.", abstained=True, kind="factcheck",
+                          claims=[ClaimCheck(f.text, NOT_FOUND) for f in claimed])
+        quoted = verify_answer(compose(info, hits, used, by_province=False))  # before the verdict line is added
+        n_of = {c.chunk_id: c.n for c in quoted.citations}
+        claims = [ClaimCheck(f.text, verdict, g.text if g else "", n_of.get(s.hit.chunk.chunk_id) if s else None)
+                  for f, verdict, s, g in checks]
+        quoted.answer = _verdict_line(claims) + "\n" + quoted.answer
+        quoted.kind = "factcheck"
+        quoted.claims = claims
+        return quoted
+
+
+def figure_context(text: str, f: figs.Figure) -> tuple[set[str], set[str]]:
+    """Words just before and just after a figure, within its clause: what the figure measures."""
+    before = re.split(r"[,;:.()]", text[max(0, f.start - 60):f.start])[-1]
+    after = re.split(r"[,;:.()]", text[f.end:f.end + 80])[0]
+    def words(s: str) -> set[str]:
+        return {t for t in lexical_tokens(s, pairs=False) if t not in QUERY_STOPWORDS and not t[:1].isdigit()}
+    unit = set(lexical_tokens(f.unit, pairs=False)) if f.unit not in ("%", "rank", "ratio", "") else set()
+    return words(before), words(after) | unit
+
+
+def _same_quantity(claim: str, f: figs.Figure, spans: list[Span]) -> tuple[Span, figs.Figure] | None:
+    """The source figure that measures what the claim's figure measures (by the words around it)."""
+    cb, ca = figure_context(claim, f)
+    want = cb | ca
+    best, best_key = None, (0.0, 0.0)
+    for rank, s in enumerate(spans):
+        for g in figs.extract_figures(s.text):
+            if g.unit in _CONTEXT_UNITS or _kind(g) != _kind(f):
+                continue
+            gb, ga = figure_context(s.text, g)
+            # Words after a Vietnamese number name the thing counted; they weigh double.
+            overlap = len(ca & ga) * 2 + len(cb & gb) + len((cb | ca) & (gb | ga)) * 0.5
+            norm = overlap / (2 * len(ca) + len(cb) + 0.5 * len(want) or 1)
+            key = (norm + (0.05 if figs.same_figure(f, g) else 0.0), -rank)
+            if key > best_key:
+                best, best_key = (s, g), key
+    if best is None or best_key[0] < 0.2:
+        return None
+    return best
+
+
+def _on_topic(topic: QuestionInfo, s: Span) -> bool:
+    return s.pair_hits > 0 or s.coverage >= 0.5 or not topic.focus
+
+
+def _verdict_line(claims: list[ClaimCheck]) -> str:
+    if not claims:
+        return "Nhận định không nêu số liệu; các câu liên quan trong nguồn:"
+    parts = []
+    for c in claims:
+        if c.verdict == MATCH:
+            parts.append(f"{c.claim_text}: khớp với nguồn [{c.citation}]")
+        elif c.verdict == DIFFERS:
+            parts.append(f"{c.claim_text}: KHÁC — nguồn ghi {c.source_text} [{c.citation}]")
+        else:
+            parts.append(f"{c.claim_text}: không tìm thấy trong nguồn")
+    verdicts = {c.verdict for c in claims}
+    head = ("Đúng theo nguồn." if verdicts == {MATCH} else
+            "Không khớp với nguồn." if DIFFERS in verdicts else
+            "Chưa kiểm chứng được." if verdicts == {NOT_FOUND} else "Khớp một phần.")
+    return head + " " + "; ".join(parts) + "."

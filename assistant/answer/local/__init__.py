@@ -1,0 +1,1 @@
+"""The opt-in local GGUF backend: model file, engine, answerer."""

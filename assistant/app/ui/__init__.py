@@ -1,0 +1,1 @@
+"""The Gradio chat UI: layout, handlers, rendering, the figures table."""

@@ -1,0 +1,1 @@
+"""Embedding: the sentence-transformers embedder, the fast traced encoder, model conversion."""

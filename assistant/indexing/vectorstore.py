@@ -1,0 +1,180 @@
+"""The Chroma collection of chunk vectors: embedded under `index/chroma` or a `chroma run` server.
+
+Embeddings are always passed explicitly (Chroma's default embedding function would download
+a model). The collection name carries the model fingerprint, so vectors of two models never mix.
+
+>>> store = VectorStore.open(settings, "e5-small|...")           # doctest: +SKIP
+>>> store.query([0.1] * 384, k=5)                                 # doctest: +SKIP
+[('000_c8ab...:3', 0.87)]
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.config import Settings
+
+CHROMA_DIR = "chroma"
+
+
+class VectorStoreError(RuntimeError):
+    """Chroma cannot be reached or read."""
+
+
+def embedded_store_missing(settings: Settings) -> bool:
+    """True when the embedded vector store's files are gone (index/chroma deleted)."""
+    return not settings.chroma_url and not (Path(settings.index_dir) / CHROMA_DIR / "chroma.sqlite3").is_file()
+
+
+def collection_name(settings: Settings, fingerprint: str) -> str:
+    """Collection for a model: '<collection>-<8 hex of the model fingerprint>'."""
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8]
+    return f"{settings.collection}-{digest}"
+
+
+def make_client(settings: Settings):
+    """A Chroma client: HTTP when ASSISTANT_CHROMA_URL is set, else persistent under index/chroma."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        u = urlparse(settings.chroma_url if "://" in settings.chroma_url else f"http://{settings.chroma_url}")
+        if not u.hostname:
+            raise VectorStoreError(f"ASSISTANT_CHROMA_URL không hợp lệ: {settings.chroma_url!r}")
+        try:
+            return chromadb.HttpClient(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
+                                       ssl=u.scheme == "https", settings=chroma_settings)
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
+            raise VectorStoreError(f"không kết nối được máy chủ Chroma {settings.chroma_url}: {exc}") from None
+    path = Path(settings.index_dir) / CHROMA_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise VectorStoreError(f"không mở được kho vector {path}: {exc}") from None
+
+
+def _forget_cached_system(path: str) -> None:
+    # Chroma caches one engine per folder per process; that engine does not see vectors written by
+    # another process, so a reader drops it (without stopping it: queries in flight finish).
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(path, None)
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+
+
+class VectorStore:
+    """Add, delete and query chunk vectors in one Chroma collection."""
+
+    def __init__(self, settings: Settings, name: str):
+        self.settings = settings
+        self.name = name
+        self._lock = threading.Lock()
+        self._client = None
+        self._collection = None
+
+    @classmethod
+    def open(cls, settings: Settings, fingerprint: str) -> "VectorStore":
+        """Open (creating if needed) the collection for this model fingerprint."""
+        store = cls(settings, collection_name(settings, fingerprint))
+        store.reopen()
+        return store
+
+    def reopen(self) -> None:
+        """(Re)connect; an embedded reader calls this to see vectors another process wrote."""
+        with self._lock:
+            if not self.settings.chroma_url:
+                _forget_cached_system(str(Path(self.settings.index_dir) / CHROMA_DIR))
+            client = make_client(self.settings)
+            try:
+                collection = client.get_or_create_collection(
+                    self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+            except Exception as exc:
+                where = f" trên máy chủ {self.settings.chroma_url}" if self.settings.chroma_url else ""
+                raise VectorStoreError(f"không mở được bộ sưu tập Chroma {self.name!r}{where}: {exc}") from None
+            self._client, self._collection = client, collection
+
+    @property
+    def langchain(self):
+        """A `langchain_chroma.Chroma` over the same collection, for LangChain users (imported on first use:
+        langchain_chroma costs ~1.5 s of start-up that the indexer does not need)."""
+        from langchain_chroma import Chroma
+
+        return Chroma(client=self._client, collection_name=self.name)
+
+    @property
+    def collection(self):
+        """The underlying chromadb Collection."""
+        return self._collection
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str],
+               metadatas: Sequence[dict]) -> None:
+        """Write vectors (idempotent for the same ids)."""
+        if not ids:
+            return
+        try:
+            self._collection.upsert(ids=list(ids), embeddings=np.asarray(vectors, np.float32),
+                                    documents=list(texts), metadatas=list(metadatas))
+        except Exception as exc:
+            raise VectorStoreError(f"ghi vector vào {self._where()} thất bại: {exc}") from None
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Delete vectors by id (missing ids are ignored)."""
+        for i in range(0, len(ids), 5000):
+            try:
+                self._collection.delete(ids=list(ids[i:i + 5000]))
+            except Exception as exc:
+                raise VectorStoreError(f"xóa vector trong {self._where()} thất bại: {exc}") from None
+
+    def ids(self) -> set[str]:
+        """Every id stored in the collection."""
+        out: set[str] = set()
+        offset, page = 0, 10000
+        while True:
+            try:
+                got = self._collection.get(include=[], limit=page, offset=offset)["ids"]
+            except Exception as exc:
+                raise VectorStoreError(f"không đọc được {self._where()}: {exc}") from None
+            out.update(got)
+            if len(got) < page:
+                return out
+            offset += page
+
+    def _where(self) -> str:
+        return f"máy chủ Chroma {self.settings.chroma_url}" if self.settings.chroma_url else "kho vector Chroma"
+
+    def count(self) -> int:
+        """Number of stored vectors."""
+        try:
+            return self._collection.count()
+        except Exception as exc:  # chromadb/httpx raise many types; all mean "store unusable"
+            raise VectorStoreError(f"không đọc được {self._where()}: {exc}") from None
+
+    def query(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the k nearest vectors, best first."""
+        n = min(k, max(self.count(), 0))
+        if n == 0:
+            return []
+        try:
+            res = self._collection.query(query_embeddings=[list(map(float, vector))], n_results=n, where=where,
+                                         include=["distances"])
+        except Exception as exc:
+            raise VectorStoreError(f"truy vấn {self._where()} thất bại: {exc}") from None
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
+
+    def drop_other_collections(self) -> list[str]:
+        """Delete collections of other models (after a model change); returns their names."""
+        dropped = []
+        prefix = f"{self.settings.collection}-"
+        for col in self._client.list_collections():
+            name = getattr(col, "name", col)
+            if name.startswith(prefix) and name != self.name:
+                self._client.delete_collection(name)
+                dropped.append(name)
+        return dropped

@@ -1,0 +1,1 @@
+"""Articles in: reading, cleaning, chunking, and managing the corpus folder."""

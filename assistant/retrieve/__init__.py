@@ -1,0 +1,1 @@
+"""Hybrid retrieval: dense and keyword candidates fused into ranked hits."""

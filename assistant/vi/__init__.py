@@ -1,0 +1,1 @@
+"""Vietnamese language knowledge: normalization, tokens, provinces, figures, questions, names."""

@@ -1,0 +1,123 @@
+"""Read a Vietnamese question: provinces named, what kind of figure it asks for, its focus terms.
+
+>>> q = analyze("Tỷ lệ doanh nghiệp ở Tiền Giang nộp thuế điện tử là bao nhiêu?")
+>>> q.provinces, q.expects, "nop_thue" in q.focus_pairs
+(['Tiền Giang'], '%', True)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.vi import gazetteer
+from assistant.indexing.lexical import QUERY_STOPWORDS, lexical_tokens
+from assistant.vi.textnorm import fold, normalize_question
+
+# Words that frame a question about a province but say nothing about the topic (folded).
+GENERIC = frozenset("""
+tinh pho huyen xa tp dia phuong bai viet nhac toi duoc gi bao nhieu la nao muc tieu
+theo cua nam den vao ve
+""".split())
+_PERCENT_CUES = ("phan tram", "ty le", "ti le", "ty trong", "ti trong", "%")
+_RANK_CUES = ("thu may", "xep thu", "xep hang", "thu hang", "hang may", "dung thu", "thu bao nhieu")
+_QUANTITY_CUES = ("bao nhieu", "may ", "so luong", "ty le", "ti le", "phan tram", "thu may", "xep hang")
+_CLAIM_START = re.compile(r"^(co\s+)?(phai|dung|that)\s+(la\s+)?|^(co\s+dung\s+la|co\s+phai\s+la|co\s+that\s+la)\s+")
+_CLAIM_END = re.compile(r"(khong|phai khong|dung khong|chu|that khong|hay khong)\s*\??$")
+_FACTCHECK_VERBS = re.compile(r"^(kiem tra|xac minh|fact.?check)\b[:\s]*")
+
+
+_ENGLISH = frozenset("the what how many much is are was were of in which who when where does do did and to for "
+                     "with rank ranking number percent province digital".split())
+
+
+def looks_english(text: str) -> bool:
+    """True for a question written in English (no Vietnamese letters, mostly English function words)."""
+    for m in reversed(gazetteer.find_provinces(text)):  # "Hậu Giang" in an English question is still English
+        text = text[:m.start] + " " + text[m.end:]
+    words = re.findall(r"[A-Za-zÀ-ỹĐđ]+", text)
+    if not words or any(fold(w) != w.lower() for w in words):
+        return False
+    return sum(w.lower() in _ENGLISH for w in words) / len(words) >= 0.3
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """What the answerer needs to know about a question."""
+
+    text: str
+    folded: str
+    provinces: list[str]
+    expects: str | None  # '%', 'rank', 'number' or None (not a quantity question)
+    focus: list[str] = field(default_factory=list)  # topical syllables (folded)
+    focus_pairs: list[str] = field(default_factory=list)  # topical syllable pairs ('nop_thue')
+    is_claim: bool = False
+    claim: str = ""  # the statement to check, without "Có phải ... không?"
+    count_noun: str = ""  # what "bao nhiêu X" counts, folded ("nguoi", "san pham"); "" if none
+    asks_person: bool = False  # "… là ai?": the answer must name someone
+    indices: frozenset[str] = frozenset()  # named indices asked about ("dti", "pci"), folded
+
+
+def analyze(question: str) -> QuestionInfo:
+    """Analyze a (normalized) question."""
+    text = normalize_question(question)
+    folded = fold(text)
+    provinces = gazetteer.provinces_in(text)
+    province_tokens = {t for p in provinces for t in lexical_tokens(p, pairs=False)}
+    for m in gazetteer.find_provinces(text):
+        province_tokens.update(lexical_tokens(m.surface, pairs=False))
+    toks = lexical_tokens(text, pairs=False)
+
+    def topical(t: str) -> bool:
+        return t not in QUERY_STOPWORDS and t not in GENERIC and t not in province_tokens
+
+    focus = list(dict.fromkeys(t for t in toks if topical(t)))
+    # Pairs with a number are brittle ("DTI 2021" vs "DTI cấp tỉnh năm 2021"): words only.
+    pairs = list(dict.fromkeys(f"{a}_{b}" for a, b in zip(toks, toks[1:])
+                               if topical(a) and topical(b) and not a[0].isdigit() and not b[0].isdigit()))
+    expects = _expected_figure(folded)
+    claim = _claim_text(text, folded)
+    return QuestionInfo(text, folded, provinces, expects, focus, pairs, bool(claim), claim, _count_noun(folded),
+                        bool(_PERSON_CUE.search(folded)), NAMED_INDICES.intersection(toks))
+
+
+# Named indices a ranking question can ask about; a sentence about another one does not answer it.
+NAMED_INDICES = frozenset({"dti", "pci", "papi", "sipas", "ict", "par", "hdi", "gii", "pgi"})
+_PERSON_CUE = re.compile(r"\b(?:la ai|ai la|nhung ai|vi nao|nguoi nao)\b")
+
+
+# Measure words an article often leaves out after the number ("đạt 0,4856" for "bao nhiêu điểm").
+OPTIONAL_COUNT_NOUNS = frozenset("diem lan bac phan nam thang ngay tuoi muc moi".split())
+_COUNT_NOUN = re.compile(r"\b(?:bao nhieu|may)\s+(?!phan tram)([^\W\d_]+)(?:\s+([^\W\d_]+))?")
+
+
+def _count_noun(folded: str) -> str:
+    m = _COUNT_NOUN.search(folded)
+    if not m or m.group(1) in QUERY_STOPWORDS or m.group(1) in OPTIONAL_COUNT_NOUNS:
+        return ""
+    second = m.group(2) or ""
+    return m.group(1) if not second or second in QUERY_STOPWORDS or second in GENERIC else f"{m.group(1)} {second}"
+
+
+def _expected_figure(folded: str) -> str | None:
+    if any(c in folded for c in _RANK_CUES):
+        return "rank"
+    if any(c in folded for c in _PERCENT_CUES) and any(c in folded for c in _QUANTITY_CUES + ("%",)):
+        return "%"
+    padded = folded + " "
+    if any(c in padded for c in _QUANTITY_CUES):
+        return "number"
+    return None
+
+
+def _claim_text(text: str, folded: str) -> str:
+    """The claim inside 'Có phải/Có đúng là ... không?' or 'Kiểm tra: ...', else ''."""
+    f = folded.strip()
+    m = _FACTCHECK_VERBS.match(f)
+    if m:
+        return text[m.end():].strip()
+    start = _CLAIM_START.match(f)
+    end = _CLAIM_END.search(f)
+    if end and (start or re.search(r"\d", f)):
+        # "Có phải X không?" or a yes/no question stating a figure: "Đồng Tháp có 214 dịch vụ không?"
+        return text[start.end() if start else 0:end.start()].strip(" ,?")
+    return ""
