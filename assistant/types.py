@@ -1,4 +1,6 @@
-"""The cited answer: records shared by every backend, the CLI JSON contract and the UI.
+"""The records passed between stages: Passage (a stored chunk), Hit (a retrieved one), Answer, Citation.
+
+Every stage speaks these types, so an answerer can be tested on hand-made passages without an index.
 
 >>> Answer(question="q", answer="Không tìm thấy ...", abstained=True).to_dict()["abstained"]
 True
@@ -6,9 +8,80 @@ True
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
 
 ABSTAIN_PREFIX = "Không tìm thấy thông tin"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A contiguous passage (chunk) of an article with the metadata needed to cite it.
+
+    The chunker makes it with offsets only; the catalog returns it with its article's fields.
+
+    >>> Passage("a:1:0", "a", 0, 0, 9, "Văn bản.", province="Tiền Giang").provinces
+    ['Tiền Giang']
+    """
+
+    chunk_id: str
+    article_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+    title: str = ""
+    province: str = ""
+    date: str = ""
+    source: str = ""
+    url: str = ""
+    mentions: str = ""  # provinces named in the text, comma-separated (computed at index time)
+    rowid: int = -1  # the catalog's row, -1 before it is stored
+
+    @property
+    def provinces(self) -> list[str]:
+        """Provinces this passage is about: its article's and those named in its text."""
+        named = [p for p in self.mentions.split(",") if p]
+        return ([self.province] if self.province else []) + [p for p in named if p != self.province]
+
+    def meta(self) -> dict[str, object]:
+        """Flat metadata (for LangChain Documents and JSON output)."""
+        return {"chunk_id": self.chunk_id, "article_id": self.article_id, "chunk_index": self.index,
+                "start": self.start, "end": self.end, "title": self.title, "province": self.province,
+                "date": self.date, "source": self.source, "url": self.url}
+
+
+@dataclass(eq=False)
+class Hit:
+    """A retrieved passage with its fused score and the evidence for it."""
+
+    chunk: Passage
+    score: float
+    dense: float | None = None
+    dense_rank: int | None = None
+    lexical: float | None = None
+    lexical_rank: int | None = None
+
+    def to_document(self) -> "Document":
+        """As a LangChain Document (metadata carries ids, scores and article fields)."""
+        from langchain_core.documents import Document
+
+        meta: dict[str, Any] = {**self.chunk.meta(), "mentions": self.chunk.mentions, "rowid": self.chunk.rowid,
+                                "score": self.score, "dense_score": self.dense, "dense_rank": self.dense_rank,
+                                "lexical_score": self.lexical, "lexical_rank": self.lexical_rank}
+        return Document(page_content=self.chunk.text, metadata=meta, id=self.chunk.chunk_id)
+
+    @classmethod
+    def from_document(cls, doc: "Document") -> "Hit":
+        """The hit a retriever's Document stands for (the inverse of `to_document`)."""
+        m = doc.metadata
+        chunk = Passage(m["chunk_id"], m["article_id"], m["chunk_index"], m["start"], m["end"], doc.page_content,
+                        m.get("title", ""), m.get("province", ""), m.get("date", ""), m.get("source", ""),
+                        m.get("url", ""), m.get("mentions", ""), m.get("rowid", -1))
+        return cls(chunk, m["score"], m.get("dense_score"), m.get("dense_rank"), m.get("lexical_score"),
+                   m.get("lexical_rank"))
 
 
 @dataclass

@@ -15,9 +15,10 @@ from assistant.vi import figures as figs
 from assistant.vi import gazetteer
 from assistant.types import ABSTAIN_PREFIX, Answer, Citation
 from assistant.ingest.chunking import split_sentences
-from assistant.indexing.lexical import ABBREVIATIONS, lexical_tokens
+from assistant.vi.tokens import ABBREVIATIONS, lexical_tokens
+from assistant.vi.names import person_names
 from assistant.vi.question import NAMED_INDICES, QuestionInfo
-from assistant.retrieve.retriever import Hit
+from assistant.types import Hit
 from assistant.vi.textnorm import fold
 
 MAX_QUOTE_CHARS = 320
@@ -134,8 +135,7 @@ def score_spans(info: QuestionInfo, hits: list[Hit]) -> list[Span]:
         s.coverage = matched / total
         score = s.coverage + 0.08 / (1 + s.hit_rank)
         if info.expects:
-            kinds = {_kind(f) for f in figs.extract_figures(s.text)}
-            if info.expects in kinds or (info.expects == "number" and kinds - {"year", "date", ""}):
+            if _has_expected(info, figs.extract_figures(s.text)):
                 score += 0.12
             else:
                 score *= 0.45
@@ -143,14 +143,12 @@ def score_spans(info: QuestionInfo, hits: list[Hit]) -> list[Span]:
     return spans
 
 
-def _kind(f: figs.Figure) -> str:
-    if f.unit == "%":
-        return "%"
-    if f.unit in ("rank", "ratio") or f.denominator:
-        return "rank"
-    if f.unit in ("year", "date", "time"):
-        return f.unit
-    return "number"
+def _has_expected(info: QuestionInfo, found: list[figs.Figure]) -> bool:
+    """Whether the figures of a sentence include the kind the question asks for."""
+    kinds = {f.kind for f in found}
+    if info.expects == "number":
+        return bool(kinds & figs.QUANTITY_KINDS)
+    return info.expects in kinds or (info.expects == "rank" and "number" in kinds)
 
 
 def _best(info: QuestionInfo, spans: list[Span]) -> Span | None:
@@ -171,12 +169,9 @@ def _answers(info: QuestionInfo, s: Span) -> bool:
         return False
     if info.expects:
         found = figs.extract_figures(s.text)
-        kinds = {_kind(f) for f in found}
-        if info.expects == "number":
-            if info.count_noun:  # "bao nhiêu người": a figure counting people, not installs
-                return any(_counts(s.text, f, info.count_noun) for f in found)
-            return bool(kinds - {"year", "date", "time"})
-        return info.expects in kinds or (info.expects == "rank" and "number" in kinds)
+        if info.expects == "number" and info.count_noun:  # "bao nhiêu người": a figure counting people
+            return any(_counts(s.text, f, info.count_noun) for f in found if f.is_quantity)
+        return _has_expected(info, found)
     return True
 
 
@@ -192,40 +187,6 @@ def _about_something_else(info: QuestionInfo, text: str) -> bool:
         if named_idx and not named_idx & info.indices:
             return True
     return False
-
-
-# Capitalized words that begin titles and institutions, not names ("Phó Chủ tịch", "Sở", "Việt Nam").
-_NOT_NAME_WORDS = frozenset("""phó chủ tịch giám đốc bộ sở ủy ban nhân dân tỉnh thành phố tổng bí thư trưởng thủ tướng
-    chính phủ hội đồng công ty trung tâm nhà nước quốc ông bà anh chị đồng chí theo tại trong năm ngày tháng các những
-    của và với khi đến từ thủ đô""".split())
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def person_names(text: str) -> list[str]:
-    """Runs of 2-4 capitalized Vietnamese syllables that look like a person's name ("Mai Xuân Liêm"): title
-    and institution words and province names cut a run, they are not part of a name."""
-    names: list[str] = []
-    run: list[str] = []
-    end = -1
-
-    def flush() -> None:
-        cand = " ".join(run)
-        for m in gazetteer.find_provinces(cand):  # "Thanh Hóa Mai Xuân Liêm" → "Mai Xuân Liêm"
-            cand = cand.replace(m.surface, "|")
-        cand = cand.replace("Việt Nam", "|")
-        names.extend(p for p in (" ".join(x.split()) for x in cand.split("|")) if 2 <= len(p.split()) <= 4)
-
-    for m in _WORD.finditer(text):
-        w = m.group()
-        name_like = w[0].isupper() and w[1:].islower() and w.lower() not in _NOT_NAME_WORDS
-        if not (name_like and run and text[end:m.start()] == " "):
-            flush()
-            run = []
-        if name_like:
-            run.append(w)
-            end = m.end()
-    flush()
-    return names
 
 
 def _counts(text: str, f: figs.Figure, noun: str) -> bool:

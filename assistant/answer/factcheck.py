@@ -10,19 +10,18 @@ from dataclasses import replace
 
 from assistant.vi import figures as figs
 from assistant.types import ABSTAIN_PREFIX, Answer, ClaimCheck
-from assistant.answer.extractive import Span, _kind, compose, score_spans
-from assistant.indexing.lexical import QUERY_STOPWORDS, lexical_tokens
+from assistant.answer.extractive import Span, compose, score_spans
+from assistant.vi.tokens import QUERY_STOPWORDS, lexical_tokens
 from assistant.vi.question import QuestionInfo, analyze
-from assistant.retrieve.retriever import Hit
+from assistant.types import Hit
 from assistant.answer.verify import verify_answer
 
 MATCH, DIFFERS, NOT_FOUND = "khớp", "khác", "không tìm thấy"
-_CONTEXT_UNITS = {"year", "date", "time"}
 
 
 def claim_figures(claim: str) -> list[figs.Figure]:
-    """The figures a claim asserts (years and dates only frame it)."""
-    return [f for f in figs.extract_figures(claim) if f.unit not in _CONTEXT_UNITS]
+    """The figures a claim asserts (years, dates and document numbers only frame it)."""
+    return [f for f in figs.extract_figures(claim) if f.is_quantity]
 
 
 class FactChecker:
@@ -84,7 +83,7 @@ def _same_quantity(claim: str, f: figs.Figure, spans: list[Span]) -> tuple[Span,
     best, best_key = None, (0.0, 0.0)
     for rank, s in enumerate(spans):
         for g in figs.extract_figures(s.text):
-            if g.unit in _CONTEXT_UNITS or _kind(g) != _kind(f):
+            if not g.is_quantity or g.kind != f.kind:
                 continue
             gb, ga = figure_context(s.text, g)
             # Words after a Vietnamese number name the thing counted; they weigh double.

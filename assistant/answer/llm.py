@@ -14,7 +14,8 @@ from typing import Iterator
 from assistant.types import ABSTAIN_PREFIX, Answer, Citation
 from assistant.config import Settings
 from assistant.vi.question import QuestionInfo
-from assistant.retrieve.retriever import Hit
+from assistant.types import Hit
+from assistant.errors import AssistantError
 
 SYSTEM_PROMPT = (
     "Bạn là trợ lý trả lời câu hỏi về chuyển đổi số, kinh tế số, chính quyền số của các tỉnh Việt Nam "
@@ -30,7 +31,7 @@ SYSTEM_PROMPT = (
 MAX_SOURCE_CHARS = 1800
 
 
-class LLMError(RuntimeError):
+class LLMError(AssistantError, RuntimeError):
     """The language model could not be reached or gave an unusable reply."""
 
 
@@ -74,7 +75,7 @@ def _clean_reply(text: str) -> str:
 
 def _best_quote(answer: str, chunk: str) -> tuple[str, int, int]:
     from assistant.ingest.chunking import split_sentences
-    from assistant.indexing.lexical import lexical_tokens
+    from assistant.vi.tokens import lexical_tokens
 
     want = set(lexical_tokens(answer))
     best, best_score = (0, min(len(chunk), 200)), -1.0
@@ -109,9 +110,13 @@ class OpenAIAnswerer:
         except Exception as exc:  # openai raises many transport/status types; all mean "no answer"
             raise LLMError(_describe(exc, self.settings.llm_base_url)) from None
 
+    def finish(self, info: QuestionInfo, hits: list[Hit], text: str) -> Answer:
+        """A streamed reply as an (unverified) Answer."""
+        return to_answer(info, hits, text, "openai")
+
     def run(self, info: QuestionInfo, hits: list[Hit]) -> Answer:
         """The full reply as an (unverified) Answer."""
-        return to_answer(info, hits, "".join(self.stream(info, hits)), "openai")
+        return self.finish(info, hits, "".join(self.stream(info, hits)))
 
 
 def _describe(exc: Exception, url: str) -> str:

@@ -12,8 +12,6 @@ from assistant.vi import figures as figs
 from assistant.types import Answer, Citation, FigureCheck
 
 CITATION_MARK = re.compile(r"\[(\d{1,3})\]")
-# Figures we do not hold an answer to: years, dates and times frame a statement, they are not the claim.
-_CONTEXT_UNITS = {"year", "date", "time"}
 
 
 def cited_numbers(text: str) -> list[int]:
@@ -45,7 +43,7 @@ def verify_figures(answer_text: str, sources: dict[int, str]) -> tuple[list[Figu
         # An uncited tail sentence borrows the previous citation only if it has none of its own.
         refs = refs or (segs[i - 1][2] if i and not refs and e == len(answer_text) else [])
         for f in figs.extract_figures(CITATION_MARK.sub(lambda m: " " * len(m.group(0)), answer_text[s:e])):
-            if f.unit in _CONTEXT_UNITS:
+            if not f.is_quantity:
                 continue
             found, where = None, None
             for n in refs:

@@ -1,7 +1,9 @@
-"""The answer chain: normalize → resolve follow-up → hybrid retrieve → backend → verify.
+"""The answer chain: prepare (normalize, resolve a follow-up, analyse once) → retrieve → answer.
 
-It is a LangChain runnable (`Assistant.chain`), so it composes with other LangChain code;
-`Assistant.ask` is the convenient entry the CLI, the UI and the API use.
+It is a LangChain runnable with typed steps (`Request` → `Prepared` → `Evidence` → `AnswerUpdate`s):
+`Assistant.chain.invoke(Request(...))` gives the final update and `chain.stream(...)` yields the text
+as a generative backend writes it. `Assistant.ask` / `Assistant.stream` are the entries the CLI,
+the service and the UI use.
 
 >>> bot = Assistant(Settings.from_env())                                          # doctest: +SKIP
 >>> bot.ask("Tiền Giang xếp hạng bao nhiêu về chỉ số kinh tế số?").citations[0].quote  # doctest: +SKIP
@@ -9,23 +11,64 @@ It is a LangChain runnable (`Assistant.chain`), so it composes with other LangCh
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator, NamedTuple, Sequence
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.types import Answer, Retrieved
-from assistant.config import Settings
 from assistant.answer.extractive import ExtractiveAnswerer, abstention
 from assistant.answer.factcheck import FactChecker
-from assistant.vi.followup import resolve
-from assistant.vi.question import QuestionInfo, analyze, looks_english
-from assistant.retrieve.retriever import HybridRetriever, IndexReader
-from assistant.vi.textnorm import normalize_question
 from assistant.answer.verify import verify_answer
+from assistant.config import Settings
+from assistant.errors import AssistantError
+from assistant.indexing.reader import IndexReader
+from assistant.retrieve.retriever import HybridRetriever
+from assistant.types import Answer, Hit, Retrieved
+from assistant.vi.followup import is_followup, resolve
+from assistant.vi.question import QuestionInfo, analyze, looks_english
+from assistant.vi.textnorm import normalize_question
 
 
-class QuestionError(ValueError):
+class QuestionError(AssistantError, ValueError):
     """The question cannot be answered as given (empty, too long); the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the caller asks: the question, an optional province filter, the conversation so far."""
+
+    question: Any
+    province: str | None = None
+    history: Sequence[str] = ()
+    k: int | None = None
+    factcheck: bool | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The question normalized, resolved against the conversation and analysed (once)."""
+
+    request: Request
+    question: str
+    resolved: str
+    info: QuestionInfo
+    t0: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A prepared question with its retrieved hits."""
+
+    prepared: Prepared
+    hits: list[Hit]
+    retrieve_ms: float
+
+
+class AnswerUpdate(NamedTuple):
+    """A step of an answer: the text so far, and the finished Answer on the last update."""
+
+    text: str
+    answer: Answer | None
 
 
 class Assistant:
@@ -48,89 +91,101 @@ class Assistant:
             from assistant.answer.local.answerer import LocalAnswerer
 
             self._generative = LocalAnswerer(settings)
-        self.chain: Runnable = (RunnableLambda(self._prepare) | RunnableLambda(self._retrieve)
-                                | RunnableLambda(self._answer))
+        self.chain: Runnable = (RunnableLambda(self._prepare, name="prepare")
+                                | RunnableLambda(self._retrieve, name="retrieve")
+                                | RunnableLambda(self._answer, name="answer"))
 
     @property
     def reader(self) -> IndexReader:
         """The index reader (catalog + vectors) shared by retrieval and the UI."""
         return self.retriever.reader
 
+    def warm_up(self) -> None:
+        """Run one query so the model, the vector store and the catalog are loaded before the first user."""
+        self.retriever.search("chuyển đổi số", k=1)
+
+    def heal(self) -> None:
+        """Reopen the vector store and probe it (a read that raced another process's write heals so)."""
+        self.reader.store.reopen()
+        self.retriever.search("kiểm tra chỉ mục", k=1)
+
     def ask(self, question: str, *, province: str | None = None, history: Sequence[str] = (),
             k: int | None = None, factcheck: bool | None = None) -> Answer:
         """Answer one question; `history` holds earlier questions of the conversation."""
-        return self.chain.invoke({"question": question, "province": province, "history": list(history),
-                                  "k": k, "factcheck": factcheck})
+        final = self.chain.invoke(Request(question, province, tuple(history), k, factcheck))
+        assert final.answer is not None
+        return final.answer
 
-    def stream(self, question: str, **kwargs: Any) -> Iterator[tuple[str, Answer | None]]:
-        """Yield (text so far, None) while the answer is produced, then (final text, Answer)."""
-        state = self._retrieve(self._prepare({"question": question, "history": [], **kwargs}))
-        if self._generative is not None and hasattr(self._generative, "stream") and not state["info"].is_claim \
-                and state["hits"]:
-            text = ""
-            try:
-                for part in self._generative.stream(state["info"], state["hits"]):
-                    text += part
-                    yield text, None
-            except Exception:  # the final answer below explains the failure and falls back
-                pass
-        answer = self._answer(state)
-        yield answer.answer, answer
+    def stream(self, question: str, *, province: str | None = None, history: Sequence[str] = (),
+               k: int | None = None, factcheck: bool | None = None) -> Iterator[AnswerUpdate]:
+        """Yield (text so far, None) while a generative backend writes, then (final text, Answer)."""
+        yield from self.chain.stream(Request(question, province, tuple(history), k, factcheck))
 
     # -- chain steps ---------------------------------------------------------------------------
-    def _prepare(self, inp: dict) -> dict:
+    def _prepare(self, req: Request) -> Prepared:
         t0 = time.perf_counter()
-        raw = inp.get("question")
-        if not isinstance(raw, str):
+        if not isinstance(req.question, str):
             raise QuestionError("Câu hỏi phải là văn bản.")
-        question = normalize_question(raw)
+        question = normalize_question(req.question)
         if not question:
             raise QuestionError("Câu hỏi trống: hãy nhập một câu hỏi.")
         if len(question) > self.settings.max_question_chars:
             raise QuestionError(f"Câu hỏi quá dài ({len(question):,} ký tự; tối đa "
                                 f"{self.settings.max_question_chars:,}). Hãy rút gọn câu hỏi.".replace(",", "."))
-        resolved = resolve(question, inp.get("history") or [])
-        info = analyze(resolved)
-        if inp.get("factcheck") and not info.is_claim:
-            info = QuestionInfo(**{**info.__dict__, "is_claim": True, "claim": info.text})
-        return {**inp, "question": question, "resolved": resolved, "info": info, "t0": t0}
+        info = analyze(question, normalized=True)
+        resolved = question
+        if req.history and is_followup(question):
+            resolved = resolve(question, req.history, info=info)
+            if resolved != question:
+                info = analyze(resolved, normalized=True)
+        if req.factcheck and not info.is_claim:
+            info = replace(info, is_claim=True, claim=info.text)
+        return Prepared(req, question, resolved, info, t0)
 
-    def _retrieve(self, state: dict) -> dict:
+    def _retrieve(self, p: Prepared) -> Evidence:
         t = time.perf_counter()
-        hits = self.retriever.search(state["resolved"], k=state.get("k") or self.settings.k,
-                                     province=state.get("province"))
-        return {**state, "hits": hits, "t_retrieve": (time.perf_counter() - t) * 1000}
+        docs = self.retriever.invoke(p.resolved, k=p.request.k or self.settings.k, province=p.request.province,
+                                     provinces=p.info.provinces)
+        return Evidence(p, [Hit.from_document(d) for d in docs], (time.perf_counter() - t) * 1000)
 
-    def _answer(self, state: dict) -> Answer:
+    def _answer(self, ev: Evidence) -> Iterator[AnswerUpdate]:
         t = time.perf_counter()
-        info: QuestionInfo = state["info"]
-        hits = state["hits"]
+        info, hits = ev.prepared.info, ev.hits
         if info.is_claim:
             answer = self.factchecker.run(info, hits)
         elif self._generative is not None and hits:
-            answer = self._generate(info, hits)
+            answer = yield from self._generate(info, hits)
         else:
             answer = self.extractive.run(info, hits)
         if answer.backend == "extractive" and answer.kind != "factcheck":
             answer = verify_answer(answer)
         if answer.abstained and looks_english(info.text):
             answer.notice = "Trợ lý đọc các bài viết tiếng Việt; hãy đặt câu hỏi bằng tiếng Việt (có dấu hoặc không dấu)."
-        answer.question = state["question"]
-        answer.resolved_question = state["resolved"] if state["resolved"] != state["question"] else ""
+        p = ev.prepared
+        answer.question = p.question
+        answer.resolved_question = p.resolved if p.resolved != p.question else ""
         answer.retrieved = [Retrieved(h.chunk.chunk_id, h.chunk.article_id, h.score, h.chunk.text, h.chunk.title,
                                       h.chunk.province) for h in hits]
         now = time.perf_counter()
-        answer.timings_ms = {"retrieve": state["t_retrieve"], "answer": (now - t) * 1000,
-                             "total": (now - state["t0"]) * 1000}
-        return answer
+        answer.timings_ms = {"retrieve": ev.retrieve_ms, "answer": (now - t) * 1000, "total": (now - p.t0) * 1000}
+        yield AnswerUpdate(answer.answer, answer)
 
-    def _generate(self, info: QuestionInfo, hits) -> Answer:
+    def _generate(self, info: QuestionInfo, hits: list[Hit]) -> Iterator[AnswerUpdate]:
+        """Stream the generative backend's text, then return its verified answer (or the fallback)."""
         from assistant.answer.llm import LLMError
 
-        fallback = self.extractive.run(info, hits)
-        verify_answer(fallback)
+        fallback = verify_answer(self.extractive.run(info, hits))
         try:
-            answer = verify_answer(self._generative.run(info, hits))
+            if hasattr(self._generative, "stream"):
+                text = ""
+                for part in self._generative.stream(info, hits):
+                    text += part
+                    yield AnswerUpdate(text, None)
+                finish = getattr(self._generative, "finish", None)  # the local backend reuses its streamed reply
+                answer = finish(info, hits, text) if finish else self._generative.run(info, hits)
+            else:
+                answer = self._generative.run(info, hits)
+            answer = verify_answer(answer)
         except LLMError as exc:
             fallback.notice = f"{str(exc)[:1].upper()}{str(exc)[1:]}; đây là câu trả lời trích nguyên văn từ nguồn."
             return fallback

@@ -77,6 +77,10 @@ class Service:
         answer.notice = " ".join(x for x in (notice, answer.notice) if x)
         return answer
 
+    def warm_up(self) -> None:
+        """Load the model and the index now, so the first question is as fast as the next."""
+        self.assistant().warm_up()
+
     def stream(self, question: str, **kwargs):
         """Stream an answer (see Assistant.stream); recovers from a broken index like `ask`."""
         try:
@@ -97,8 +101,7 @@ class Service:
                 and Path(self.settings.index_dir, CATALOG_FILE).is_file():
             # A read racing another process's write ("Error finding id") heals once the store is reopened.
             try:
-                self._assistant.reader.store.reopen()
-                self._assistant.retriever.search("kiểm tra chỉ mục", k=1)
+                self._assistant.heal()
                 return ""
             except BROKEN_INDEX:
                 pass

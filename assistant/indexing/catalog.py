@@ -24,13 +24,14 @@ from assistant.vi import gazetteer
 
 from assistant.indexing import lexical
 from assistant.ingest.articles import Article
-from assistant.ingest.chunking import Chunk
+from assistant.types import Passage
+from assistant.errors import AssistantError
 
 CATALOG_FILE = "catalog.sqlite"
 SCHEMA_VERSION = "2"
 
 
-class IndexCorruptError(RuntimeError):
+class IndexCorruptError(AssistantError, RuntimeError):
     """The index folder exists but cannot be read; rebuilding it fixes this."""
 
 
@@ -42,37 +43,6 @@ def quarantine(index_dir: Path) -> Path | None:
     target = index_dir.with_name(f"{index_dir.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     shutil.move(str(index_dir), str(target))
     return target
-
-
-@dataclass(frozen=True)
-class ChunkRecord:
-    """A stored chunk with its article's metadata, as retrieval returns it."""
-
-    rowid: int
-    chunk_id: str
-    article_id: str
-    index: int
-    start: int
-    end: int
-    text: str
-    mentions: str  # provinces named in the chunk text, comma-separated (computed at index time)
-    title: str
-    province: str
-    date: str
-    source: str
-    url: str
-
-    @property
-    def provinces(self) -> list[str]:
-        """Provinces this chunk is about: its article's and those named in its text."""
-        named = [p for p in self.mentions.split(",") if p]
-        return ([self.province] if self.province else []) + [p for p in named if p != self.province]
-
-    def meta(self) -> dict[str, object]:
-        """Flat metadata (for LangChain Documents and JSON output)."""
-        return {"chunk_id": self.chunk_id, "article_id": self.article_id, "chunk_index": self.index,
-                "start": self.start, "end": self.end, "title": self.title, "province": self.province,
-                "date": self.date, "source": self.source, "url": self.url}
 
 
 @dataclass(frozen=True)
@@ -104,6 +74,11 @@ CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
 """
 _CHUNK_SELECT = """SELECT c.rowid, c.chunk_id, c.article_id, c.idx, c.start, c.end, c.text, c.mentions,
   a.title, a.province, a.date, a.source, a.url FROM chunks c JOIN articles a ON a.id = c.article_id"""
+
+
+def _passage(row: tuple) -> Passage:
+    rowid, chunk_id, article_id, idx, start, end, text, mentions, title, province, date, source, url = row
+    return Passage(chunk_id, article_id, idx, start, end, text, title, province, date, source, url, mentions, rowid)
 
 
 class Catalog:
@@ -184,7 +159,7 @@ class Catalog:
         """Force every article to be re-done by the next pass (chunks keep serving meanwhile)."""
         conn.execute("UPDATE articles SET content_hash = '', size = -1")
 
-    def replace_article(self, conn: sqlite3.Connection, article: Article, chunks: Sequence[Chunk],
+    def replace_article(self, conn: sqlite3.Connection, article: Article, chunks: Sequence[Passage],
                         size: int, mtime_ns: int) -> list[str]:
         """Store an article and its chunks (keyword index included); returns the replaced chunk ids."""
         old = self._delete_chunks(conn, article.id)
@@ -243,33 +218,33 @@ class Catalog:
         """Number of committed chunks."""
         return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
-    def chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, ChunkRecord]:
+    def chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Passage]:
         """Committed chunks among `chunk_ids` (vectors of uncommitted chunks are ignored)."""
-        out: dict[str, ChunkRecord] = {}
+        out: dict[str, Passage] = {}
         for i in range(0, len(chunk_ids), 500):
             part = list(chunk_ids[i:i + 500])
             q = f"{_CHUNK_SELECT} WHERE c.chunk_id IN ({','.join('?' * len(part))})"
-            out.update({r[1]: ChunkRecord(*r) for r in self.conn.execute(q, part)})
+            out.update({r[1]: _passage(r) for r in self.conn.execute(q, part)})
         return out
 
-    def chunks_by_rowid(self, rowids: Sequence[int]) -> dict[int, ChunkRecord]:
+    def chunks_by_rowid(self, rowids: Sequence[int]) -> dict[int, Passage]:
         """Committed chunks by rowid."""
         if not rowids:
             return {}
         q = f"{_CHUNK_SELECT} WHERE c.rowid IN ({','.join('?' * len(rowids))})"
-        return {r[0]: ChunkRecord(*r) for r in self.conn.execute(q, list(rowids))}
+        return {r[0]: _passage(r) for r in self.conn.execute(q, list(rowids))}
 
-    def chunks_of(self, article_id: str) -> list[ChunkRecord]:
+    def chunks_of(self, article_id: str) -> list[Passage]:
         """All chunks of one article, in order."""
-        return [ChunkRecord(*r) for r in self.conn.execute(f"{_CHUNK_SELECT} WHERE c.article_id = ? ORDER BY c.idx",
+        return [_passage(r) for r in self.conn.execute(f"{_CHUNK_SELECT} WHERE c.article_id = ? ORDER BY c.idx",
                                                            (article_id,))]
 
-    def iter_chunks(self) -> Iterator[ChunkRecord]:
+    def iter_chunks(self) -> Iterator[Passage]:
         """Every committed chunk."""
         for r in self.conn.execute(f"{_CHUNK_SELECT} ORDER BY c.article_id, c.idx"):
-            yield ChunkRecord(*r)
+            yield _passage(r)
 
-    def keyword_search(self, question: str, k: int) -> list[tuple[ChunkRecord, float]]:
+    def keyword_search(self, question: str, k: int) -> list[tuple[Passage, float]]:
         """BM25 matches as (chunk, score), best first."""
         hits = lexical.search(self.conn, question, k)
         recs = self.chunks_by_rowid([h[0] for h in hits])

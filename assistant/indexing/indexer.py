@@ -25,11 +25,13 @@ from tqdm import tqdm
 from assistant.indexing.embed import traced_encoder
 from assistant.ingest.articles import Article, ArticleError, article_id, corpus_files, parse_article, read_article_bytes
 from assistant.indexing.catalog import Catalog, IndexCorruptError, quarantine
-from assistant.ingest.chunking import CHUNKER_VERSION, Chunk, Chunker
+from assistant.ingest.chunking import CHUNKER_VERSION, Chunker
+from assistant.types import Passage
 from assistant.config import Settings
 from assistant.indexing.embed.embeddings import SentenceEmbeddings, fingerprint_for, load_embeddings
 from assistant.indexing.lexical import LEXICAL_VERSION
 from assistant.indexing.vectorstore import VectorStore, embedded_store_missing
+from assistant.errors import AssistantError
 
 log = logging.getLogger("assistant")
 LOCK_FILE = "build.lock"
@@ -39,7 +41,7 @@ EMBED_WINDOW = 1024  # chunks (whole articles) sorted by length together, so bat
 ProgressFn = Callable[[str, int, int], None]
 
 
-class IndexBusyError(RuntimeError):
+class IndexBusyError(AssistantError, RuntimeError):
     """Another build holds the lock."""
 
 
@@ -74,14 +76,14 @@ class BuildSummary:
 @dataclass
 class _Pending:
     article: Article
-    chunks: list[Chunk]
+    chunks: list[Passage]
     size: int
     mtime_ns: int
     is_new: bool
     done: int = 0
 
 
-def chunk_metadata(article: Article, chunk: Chunk) -> dict:
+def chunk_metadata(article: Article, chunk: Passage) -> dict:
     """Metadata stored with a vector (filterable by province/article in Chroma)."""
     return {"article_id": article.id, "title": article.title, "province": article.province, "date": article.date,
             "url": article.url, "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end}
@@ -248,7 +250,7 @@ class Indexer:
                progress: ProgressFn) -> None:
         emb = self._embeddings
         if emb is None and traced_encoder.is_current(self.settings):
-            # Chunk with the bare tokenizer first: the chunk count decides which encoder to start.
+            # Passage with the bare tokenizer first: the chunk count decides which encoder to start.
             count = traced_encoder.model_tokenizer(self.settings.embedding_model).count_tokens
         else:
             emb = emb or load_embeddings(self.settings)

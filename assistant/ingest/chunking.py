@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from typing import Callable, Iterable
+
+from assistant.types import Passage
 
 CHUNKER_VERSION = "3"
 TARGET_TOKENS = 220
@@ -31,18 +32,6 @@ _ABBREVIATIONS = {
 # by whitespace; the next sentence starts with an upper-case letter, digit, quote, bracket or dash.
 _BOUNDARY = re.compile(r"(?P<end>[.!?…]+[\"”’)\]]*)(?P<space>\s+)(?=[\"“‘(\[\-–•]?\w)")
 _WORD_BEFORE = re.compile(r"(\S+)$")
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A contiguous passage of an article, with the metadata needed to cite it."""
-
-    chunk_id: str
-    article_id: str
-    index: int
-    start: int
-    end: int
-    text: str
 
 
 def split_paragraphs(text: str) -> list[tuple[int, int]]:
@@ -137,13 +126,13 @@ class Chunker:
                 spans.extend(self._cut_long(text, s, e))
         return spans
 
-    def run(self, article_id: str, text: str) -> list[Chunk]:
+    def run(self, article_id: str, text: str) -> list[Passage]:
         """Chunks covering the whole article text, in order."""
         # The id changes with the text, so new vectors never overwrite the ones still being served.
         version = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
         sents = self.sentences(text)
         sizes = [self.count_tokens(text[s:e]) for s, e in sents]
-        chunks: list[Chunk] = []
+        chunks: list[Passage] = []
         i = done = 0  # done: sentences already in a chunk
         while i < len(sents):
             j, total = i, 0
@@ -157,7 +146,7 @@ class Chunker:
                 i = done
                 continue
             start, end = sents[i][0], sents[j - 1][1]
-            chunks.append(Chunk(f"{article_id}:{version}:{len(chunks)}", article_id, len(chunks), start, end, text[start:end]))
+            chunks.append(Passage(f"{article_id}:{version}:{len(chunks)}", article_id, len(chunks), start, end, text[start:end]))
             if j >= len(sents):
                 break
             done = j

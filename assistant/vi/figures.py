@@ -63,6 +63,8 @@ from assistant.vi.textnorm import fold
 __all__ = [
     "COUNT_UNITS",
     "Figure",
+    "NON_QUANTITY_UNITS",
+    "QUANTITY_KINDS",
     "extract_figures",
     "find_in",
     "parse_number",
@@ -82,6 +84,28 @@ class Figure:
     qualifier: str
     denominator: float | None = None
     scale_word: str = ""
+
+    @property
+    def is_quantity(self) -> bool:
+        """False for figures that say when or which document ("năm 2021", "quý II-2022", "Kế hoạch 370")."""
+        return self.unit not in NON_QUANTITY_UNITS
+
+    @property
+    def kind(self) -> str:
+        """What a question can ask for: '%', 'rank', 'number' (other quantities), else the unit ('year', 'doc')."""
+        if not self.is_quantity:
+            return self.unit
+        if self.unit == "%":
+            return "%"
+        if self.unit in ("rank", "ratio") or self.denominator:
+            return "rank"
+        return "number"
+
+
+# Units that frame a statement (when, which document) rather than state how much: never an answer to
+# "bao nhiêu", never a figure to verify or tabulate.
+NON_QUANTITY_UNITS = frozenset({"year", "date", "time", "quarter", "doc"})
+QUANTITY_KINDS = frozenset({"%", "rank", "number"})
 
 
 # --- lexicons (canonical form -> surface forms; unaccented forms are added) ---

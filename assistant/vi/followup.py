@@ -9,7 +9,7 @@ import re
 from typing import Sequence
 
 from assistant.vi import gazetteer
-from assistant.vi.question import analyze
+from assistant.vi.question import QuestionInfo, analyze
 from assistant.vi.textnorm import fold
 
 _FOLLOWUP_START = re.compile(r"^(va\s+|vay\s+|the\s+|con\s+)*(con|the con|vay con)\b")
@@ -23,12 +23,15 @@ def is_followup(question: str) -> bool:
     return bool(_FOLLOWUP_START.match(f) or _FOLLOWUP_END.search(f) or _THAT_PLACE.search(f))
 
 
-def resolve(question: str, history: Sequence[str]) -> str:
-    """A self-contained question: provinces or topic borrowed from the last question when elliptic."""
+def resolve(question: str, history: Sequence[str], *, info: QuestionInfo | None = None) -> str:
+    """A self-contained question: provinces or topic borrowed from the last question when elliptic.
+
+    `info` is the question's analysis when the caller already has it (it is not analysed twice).
+    """
     if not history or not question.strip() or not is_followup(question):
         return question
     prev = history[-1]
-    new = analyze(question)
+    new = info or analyze(question)
     old = analyze(prev)
     if new.provinces and old.provinces and (len(new.focus) <= 2 or _FOLLOWUP_END.search(fold(question))):
         # "Còn Bến Tre thì sao?": the previous question, about the new province(s).

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.vi import gazetteer
-from assistant.indexing.lexical import QUERY_STOPWORDS, lexical_tokens
+from assistant.vi.tokens import QUERY_STOPWORDS, lexical_tokens
 from assistant.vi.textnorm import fold, normalize_question
 
 # Words that frame a question about a province but say nothing about the topic (folded).
@@ -47,7 +47,7 @@ class QuestionInfo:
     text: str
     folded: str
     provinces: list[str]
-    expects: str | None  # '%', 'rank', 'number' or None (not a quantity question)
+    expects: str | None  # '%', 'rank', 'number', 'doc' (a document's number) or None (no figure asked)
     focus: list[str] = field(default_factory=list)  # topical syllables (folded)
     focus_pairs: list[str] = field(default_factory=list)  # topical syllable pairs ('nop_thue')
     is_claim: bool = False
@@ -57,9 +57,9 @@ class QuestionInfo:
     indices: frozenset[str] = frozenset()  # named indices asked about ("dti", "pci"), folded
 
 
-def analyze(question: str) -> QuestionInfo:
-    """Analyze a (normalized) question."""
-    text = normalize_question(question)
+def analyze(question: str, *, normalized: bool = False) -> QuestionInfo:
+    """Analyze a question (normalized first unless the caller already did)."""
+    text = question if normalized else normalize_question(question)
     folded = fold(text)
     provinces = gazetteer.provinces_in(text)
     province_tokens = {t for p in provinces for t in lexical_tokens(p, pairs=False)}
@@ -98,7 +98,14 @@ def _count_noun(folded: str) -> str:
     return m.group(1) if not second or second in QUERY_STOPWORDS or second in GENERIC else f"{m.group(1)} {second}"
 
 
+# "Kế hoạch số mấy?": the answer is a document's number, not a quantity.
+_DOC_CUE = re.compile(r"\b(?:ke hoach|nghi quyet|quyet dinh|chi thi|de an|chuong trinh|van ban|thong tu|nghi dinh)"
+                      r"\s+(?:so\s+)?(?:so may|may|so bao nhieu|so hieu)\b")
+
+
 def _expected_figure(folded: str) -> str | None:
+    if _DOC_CUE.search(folded):
+        return "doc"
     if any(c in folded for c in _RANK_CUES):
         return "rank"
     if any(c in folded for c in _PERCENT_CUES) and any(c in folded for c in _QUANTITY_CUES + ("%",)):

@@ -16,7 +16,6 @@ from assistant.ingest.chunking import split_paragraphs, split_sentences
 from assistant.vi.textnorm import fold
 
 HEADERS = ("Số liệu", "Giá trị", "Đơn vị", "Câu trong bài", "Tỉnh/thành", "Bài viết", "Ngày", "Mã bài")
-_SKIP_UNITS = {"year", "date", "time", "quarter", "doc"}  # when and which document, not how much
 UNIT_LABELS = {"rank": "thứ hạng", "%": "%"}
 
 
@@ -42,7 +41,7 @@ def figure_rows(catalog: Catalog) -> list[FigureRow]:
             for s, e in split_sentences(a.text, ps, pe):
                 sentence = a.text[s:e]
                 for f in figs.extract_figures(sentence):
-                    if f.unit in _SKIP_UNITS:
+                    if not f.is_quantity:
                         continue
                     rows.append(FigureRow(f.text, f.value, UNIT_LABELS.get(f.unit, f.unit), sentence, a.province,
                                           a.title, a.date, a.id))

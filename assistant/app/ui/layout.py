@@ -325,7 +325,7 @@ def build_app(service: Service) -> gr.Blocks:
 
 def _warm_up(service: Service) -> None:
     try:
-        service.assistant().retriever.search("chuyển đổi số", k=1)
+        service.warm_up()
     except Exception as exc:  # the first question reports the problem to the user
         print(f"Chưa nạp được trợ lý: {user_message(exc) or exc}", file=sys.stderr)
 
