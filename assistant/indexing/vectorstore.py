@@ -18,11 +18,12 @@ from urllib.parse import urlparse
 import numpy as np
 
 from assistant.config import Settings
+from assistant.errors import AssistantError
 
 CHROMA_DIR = "chroma"
 
 
-class VectorStoreError(RuntimeError):
+class VectorStoreError(AssistantError, RuntimeError):
     """Chroma cannot be reached or read."""
 
 

@@ -16,6 +16,7 @@ import yaml
 from assistant.vi import gazetteer
 from assistant.ingest.cleaning import DATELINE, SERIES_HEADER, SOURCE_LINE, clean_body, is_source_line
 from assistant.vi.textnorm import clean_chars
+from assistant.errors import AssistantError
 
 ARTICLE_SUFFIXES = (".md", ".txt")
 DEFAULT_MAX_BYTES = 2_000_000
@@ -26,7 +27,7 @@ _FIELDS = ("title", "province", "date", "source", "url")
 UNKNOWN = "không rõ"
 
 
-class ArticleError(Exception):
+class ArticleError(AssistantError):
     """An article file that cannot be used; `str()` names the file and the reason (Vietnamese)."""
 
     def __init__(self, path: Path | str, reason: str):

