@@ -2,7 +2,9 @@
 
 Covers the 63 provinces / centrally-run cities that existed before the 2025
 reorganisation and the 34 units in force from 1 July 2025 (Resolution
-202/2025/QH15), with the successor of every old unit.
+202/2025/QH15), with the successor of every old unit. The table (units, aliases,
+successors and the word lists of the rules below) is the data file
+``provinces.json`` beside this module, read once at import.
 
 >>> [m.province for m in find_provinces("Tiền Giang xếp hạng 12/63, còn tp.hcm thì sao?")]
 ['Tiền Giang', 'TP. Hồ Chí Minh']
@@ -52,10 +54,12 @@ Decisions
 """
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from itertools import accumulate
 from types import MappingProxyType
 from typing import NamedTuple
@@ -101,110 +105,25 @@ class Mention:
     surface: str    # the matched text, prefix included
 
 
-_TINH, _TP = "tỉnh", "thành phố"
+# The table itself is data: provinces.json beside this module (units, aliases, successors, and the
+# word lists below), read once at import. Its "about"/"…_note" entries say what each part means.
+TABLE_FILE = "provinces.json"
+_KINDS = frozenset({"tỉnh", "thành phố"})
+# Provincial-level units before the 2025 reorganisation, and from 1 July 2025 (Resolution 202/2025/QH15).
+UNITS_BEFORE_2025 = 63
+UNITS_FROM_2025 = 34
 
-# (canonical name, kind, successor or None when it kept its name, extra aliases).
-# Extra aliases need only list spellings whose *folded* form differs from the
-# name's; folded/ASCII forms of every alias are derived automatically.
-_OLD_UNITS: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
-    ("Hà Nội", _TP, None, ("HN", "Hanoi", "Thủ đô Hà Nội")),
-    ("TP. Hồ Chí Minh", _TP, None, (
-        "Thành phố Hồ Chí Minh", "Hồ Chí Minh", "TP.HCM", "TPHCM", "TP HCM", "HCM", "HCMC",
-        "Sài Gòn", "Saigon", "Ho Chi Minh City")),
-    ("Hải Phòng", _TP, None, ("Haiphong",)),
-    ("Đà Nẵng", _TP, None, ("Danang",)),
-    ("Cần Thơ", _TP, None, ()),
-    # Northern mountains and Red River delta.
-    ("Hà Giang", _TINH, "Tuyên Quang", ()),
-    ("Cao Bằng", _TINH, None, ()),
-    ("Bắc Kạn", _TINH, "Thái Nguyên", ("Bắc Cạn",)),
-    ("Tuyên Quang", _TINH, None, ()),
-    ("Lào Cai", _TINH, None, ()),
-    ("Điện Biên", _TINH, None, ()),
-    ("Lai Châu", _TINH, None, ()),
-    ("Sơn La", _TINH, None, ()),
-    ("Yên Bái", _TINH, "Lào Cai", ()),
-    ("Hòa Bình", _TINH, "Phú Thọ", ("Hoà Bình",)),
-    ("Thái Nguyên", _TINH, None, ()),
-    ("Lạng Sơn", _TINH, None, ()),
-    ("Quảng Ninh", _TINH, None, ()),
-    ("Bắc Giang", _TINH, "Bắc Ninh", ()),
-    ("Phú Thọ", _TINH, None, ()),
-    ("Vĩnh Phúc", _TINH, "Phú Thọ", ()),
-    ("Bắc Ninh", _TINH, None, ()),
-    ("Hải Dương", _TINH, "Hải Phòng", ()),
-    ("Hưng Yên", _TINH, None, ()),
-    ("Thái Bình", _TINH, "Hưng Yên", ()),
-    ("Hà Nam", _TINH, "Ninh Bình", ()),
-    ("Nam Định", _TINH, "Ninh Bình", ()),
-    ("Ninh Bình", _TINH, None, ()),
-    # North and South Central Coast.
-    ("Thanh Hóa", _TINH, None, ("Thanh Hoá",)),
-    ("Nghệ An", _TINH, None, ()),
-    ("Hà Tĩnh", _TINH, None, ()),
-    ("Quảng Bình", _TINH, "Quảng Trị", ()),
-    ("Quảng Trị", _TINH, None, ()),
-    ("Thừa Thiên Huế", _TINH, "Huế", ("Thừa Thiên - Huế", "TT-Huế")),
-    ("Quảng Nam", _TINH, "Đà Nẵng", ()),
-    ("Quảng Ngãi", _TINH, None, ()),
-    ("Bình Định", _TINH, "Gia Lai", ()),
-    ("Phú Yên", _TINH, "Đắk Lắk", ()),
-    ("Khánh Hòa", _TINH, None, ("Khánh Hoà",)),
-    ("Ninh Thuận", _TINH, "Khánh Hòa", ()),
-    ("Bình Thuận", _TINH, "Lâm Đồng", ()),
-    # Central Highlands.
-    ("Kon Tum", _TINH, "Quảng Ngãi", ("Kontum",)),
-    ("Gia Lai", _TINH, None, ()),
-    ("Đắk Lắk", _TINH, None, ("Đắc Lắc", "Đăk Lăk", "Đắk Lắc", "Daklak")),
-    ("Đắk Nông", _TINH, "Lâm Đồng", ("Đắc Nông", "Đăk Nông", "Daknong")),
-    ("Lâm Đồng", _TINH, None, ()),
-    # South East.
-    ("Bình Phước", _TINH, "Đồng Nai", ()),
-    ("Tây Ninh", _TINH, None, ()),
-    ("Bình Dương", _TINH, "TP. Hồ Chí Minh", ()),
-    ("Đồng Nai", _TINH, None, ()),
-    ("Bà Rịa - Vũng Tàu", _TINH, "TP. Hồ Chí Minh", (
-        "Bà Rịa Vũng Tàu", "BR-VT", "BRVT", "Vũng Tàu", "Bà Rịa")),
-    # Mekong Delta.
-    ("Long An", _TINH, "Tây Ninh", ()),
-    ("Tiền Giang", _TINH, "Đồng Tháp", ()),
-    ("Bến Tre", _TINH, "Vĩnh Long", ()),
-    ("Trà Vinh", _TINH, "Vĩnh Long", ()),
-    ("Vĩnh Long", _TINH, None, ()),
-    ("Đồng Tháp", _TINH, None, ()),
-    ("An Giang", _TINH, None, ()),
-    ("Kiên Giang", _TINH, "An Giang", ()),
-    ("Hậu Giang", _TINH, "Cần Thơ", ()),
-    ("Sóc Trăng", _TINH, "Cần Thơ", ()),
-    ("Bạc Liêu", _TINH, "Cà Mau", ()),
-    ("Cà Mau", _TINH, None, ()),
-)
-
-# Units that only exist after 1 July 2025 under a new name.
-_NEW_UNITS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("Huế", _TP, ("Thành phố Huế",)),
-)
-
+# Found through the package (importlib.resources), so it works from a clone or an installed copy.
+_DATA: dict = json.loads(resources.files(__package__).joinpath(TABLE_FILE).read_text(encoding="utf-8"))
 # Aliases that are also ordinary words or personal names; see module docstring.
-_AMBIGUOUS = frozenset({"Hòa Bình", "Hoà Bình", "Thái Bình", "Bình Định", "Cao Bằng", "Hải Dương", "Huế"})
+_AMBIGUOUS = frozenset(_DATA["ambiguous"])
 # Aliases accepted only with exactly this capitalisation.
-_EXACT_CASE = frozenset({"HN"})
+_EXACT_CASE = frozenset(_DATA["exact_case"])
 # Administrative prefixes that may precede any name and make it unambiguous.
-_PREFIXES = ("tỉnh", "thành phố", "tp")
+_PREFIXES = tuple(_DATA["prefixes"])
 # Phrases containing a name that are not about the province; matched and dropped.
-_BLOCKERS = (
-    "Thái Bình Dương", "Nobel Hòa Bình",
-    "Sài Gòn Giải Phóng",
-    "Chủ tịch Hồ Chí Minh", "Chủ tịch HCM",
-    "tư tưởng Hồ Chí Minh", "tư tưởng HCM",
-    "Bác Hồ Chí Minh", "Lăng Hồ Chí Minh",
-    "đạo đức Hồ Chí Minh", "phong cách Hồ Chí Minh",
-    "Cộng sản Hồ Chí Minh", "TNCS Hồ Chí Minh",
-    "Tiền phong Hồ Chí Minh", "TNTP Hồ Chí Minh",
-    "Chính trị quốc gia Hồ Chí Minh", "Bảo tàng Hồ Chí Minh",
-    "Giải thưởng Hồ Chí Minh", "Huân chương Hồ Chí Minh", "thời đại Hồ Chí Minh",
-    "đường Hồ Chí Minh", "đường mòn Hồ Chí Minh",
-)
+_BLOCKERS = tuple(_DATA["blockers"])
+
 
 _WORD = re.compile(r"\w+")
 _SPLIT = re.compile(r"(\w+)")
@@ -236,16 +155,40 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(_fold(unicodedata.normalize("NFC", text))))
 
 
-def _build_provinces() -> tuple[Province, ...]:
+def _build_provinces(data: dict) -> tuple[Province, ...]:
+    """The units of the table in file order: the 63 pre-2025 ones, then those new in 2025."""
     units: list[Province] = []
-    for name, kind, into, extra in _OLD_UNITS:
-        units.append(Province(name, kind, (name, *extra), into or name, current=into is None))
-    for name, kind, extra in _NEW_UNITS:
-        units.append(Province(name, kind, (name, *extra), None, current=True))
+    for region in data["before_2025"].values():
+        for u in region:
+            into = u.get("successor")
+            units.append(Province(u["name"], u["kind"], (u["name"], *u.get("aliases", ())), into or u["name"],
+                                  current=into is None))
+    for u in data["new_2025"]:
+        units.append(Province(u["name"], u["kind"], (u["name"], *u.get("aliases", ())), None, current=True))
+    _check(units)
     return tuple(units)
 
 
-PROVINCES: tuple[Province, ...] = _build_provinces()
+def _check(units: list[Province]) -> None:
+    """Refuse a table that breaks the gazetteer's promises (ValueError naming the file and the unit)."""
+    names = {p.name for p in units}
+    current = {p.name for p in units if p.current}
+    problems = [f"{p.name}: kind {p.kind!r} is not one of {sorted(_KINDS)}" for p in units if p.kind not in _KINDS]
+    problems += [f"{p.name}: successor {p.merged_into!r} is not a unit existing after 2025"
+                 for p in units if p.merged_into is not None and p.merged_into not in current]
+    problems += [f"{a!r} is not an alias of any unit" for a in _AMBIGUOUS | _EXACT_CASE
+                 if not any(a in p.aliases for p in units)]
+    if len(names) != len(units):
+        problems.append("a unit name appears twice")
+    before = sum(p.pre_2025 for p in units)
+    if (before, len(current)) != (UNITS_BEFORE_2025, UNITS_FROM_2025):
+        problems.append(f"{before} units before 2025 and {len(current)} after "
+                        f"(need {UNITS_BEFORE_2025} and {UNITS_FROM_2025})")
+    if problems:
+        raise ValueError(f"{TABLE_FILE}: " + "; ".join(problems))
+
+
+PROVINCES: tuple[Province, ...] = _build_provinces(_DATA)
 _BY_NAME: Mapping[str, Province] = MappingProxyType({p.name: p for p in PROVINCES})
 
 
