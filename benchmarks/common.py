@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks: data location, baomoi corpora, timing, sizes, process memory.
+"""Helpers shared by the benchmarks: data location, baomoi corpora, timing, sizes, tables (processes: processes.py).
 
 Benchmark data lives in `../shared/data/` beside the project and is never copied into the
 repository: corpora are written to temporary (or `--workdir`) folders outside it.
@@ -11,14 +11,15 @@ import json
 import os
 import platform
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
+from unittest import mock
+
+from .processes import child_env, free_port, peak_rss_mb, rss_now_mb, stop_process  # noqa: F401 (re-exported)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -26,7 +27,7 @@ DATA = SHARED / "data"
 BAOMOI = DATA / "baomoi" / "baomoi_vn_news.jsonl.gz"
 DEV_QA = SHARED / "eval" / "dev_qa.jsonl"
 SEED_CORPUS = ROOT / "corpus"
-SAMPLE_SEED = 20170101  # fixed: every run and every size draws the same articles (sizes are nested)
+SAMPLE_SEED = 20170101  # arbitrary fixed seed (the data's year): every run and size draws the same, nested articles
 
 
 def need(path: Path, what: str) -> Path:
@@ -48,7 +49,7 @@ def shuffled_baomoi() -> tuple[dict, ...]:
     return tuple(rows)
 
 
-SPARE_POOL = 200  # the last articles of the fixed order are never put in a corpus: "add one" probes
+SPARE_POOL = 200  # hand-set: the last 200 of the fixed order never enter a corpus (add-one probes); 34,749 - 200 > 20,000 sizes
 
 
 def load_baomoi(n: int) -> list[dict]:
@@ -59,7 +60,10 @@ def load_baomoi(n: int) -> list[dict]:
     return list(rows[:n])
 
 
-def spare_baomoi(k: int = 8) -> list[dict]:
+SPARES = 8  # hand-set: index_bench uses 3 (add, add in-process, the 1-article index); 8 leaves room
+
+
+def spare_baomoi(k: int = SPARES) -> list[dict]:
     """`k` articles of typical (median) length kept out of every benchmark corpus, for add/delete probes."""
     pool = list(shuffled_baomoi()[-SPARE_POOL:])
     lengths = sorted(len(article_text(r)) for r in pool)
@@ -108,11 +112,6 @@ def copy_seeds(folder: Path) -> list[Path]:
     return out
 
 
-def load_jsonl(path: Path) -> list[dict]:
-    """Read a JSON Lines file."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 # --- measuring ---------------------------------------------------------------------------------
 class Stopwatch:
     """`with Stopwatch() as sw: ...; sw.seconds, sw.cpu` — wall time and this process's CPU time (all threads).
@@ -131,17 +130,12 @@ class Stopwatch:
         self.cpu = time.process_time() - self.c0
 
 
-def pct(values: Sequence[float], p: float) -> float | None:
-    """The p-th percentile (linear interpolation), None for no values."""
-    vals = sorted(values)
-    if not vals:
-        return None
-    if len(vals) == 1:
-        return vals[0]
-    pos = (len(vals) - 1) * p / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(vals) - 1)
-    return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
+def pct(values: Sequence[float], p: int) -> float | None:
+    """The p-th percentile (p in 1..99; linear interpolation, numpy's default), None for no values."""
+    vals = list(values)
+    if len(vals) < 2:
+        return vals[0] if vals else None
+    return statistics.quantiles(vals, n=100, method="inclusive")[p - 1]
 
 
 def median(values: Sequence[float]) -> float | None:
@@ -160,41 +154,6 @@ def dir_bytes(path: Path) -> int:
                 continue
             total += st.st_blocks * 512
     return total
-
-
-def peak_rss_mb(pid: int | None = None) -> float | None:
-    """Peak resident memory (VmHWM) of a process in MB; this process when pid is None."""
-    try:
-        for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """Environment for a child Python process: the project importable, the caller's PYTHONPATH kept."""
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path, **extra}
-
-
-def rss_now_mb(pid: int | None = None) -> float | None:
-    """Current resident memory (VmRSS) of a process in MB."""
-    try:
-        for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def machine_info() -> dict:
@@ -224,33 +183,24 @@ def timed_calls(targets: Sequence[tuple[object, str]]) -> Iterator[dict[str, flo
     """Accumulate the wall time spent in some methods (patched for the duration), by 'Owner.method'.
 
     Used to split a build into embedding, vector-store and catalog time without touching the code
-    under test.
+    under test; `unittest.mock.patch.object` puts every original back, inherited or not.
     """
     totals: dict[str, float] = {}
-    saved = []
-    for owner, name in targets:
-        original = getattr(owner, name)
-        label = f"{getattr(owner, '__name__', type(owner).__name__)}.{name}"
-        totals[label] = 0.0
+    with ExitStack() as stack:
+        for owner, name in targets:
+            original = getattr(owner, name)
+            label = f"{getattr(owner, '__name__', type(owner).__name__)}.{name}"
+            totals[label] = 0.0
 
-        def wrapper(*args, __orig=original, __label=label, **kwargs):
-            t = time.perf_counter()
-            try:
-                return __orig(*args, **kwargs)
-            finally:
-                totals[__label] += time.perf_counter() - t
+            def wrapper(*args, __orig=original, __label=label, **kwargs):
+                t = time.perf_counter()
+                try:
+                    return __orig(*args, **kwargs)
+                finally:
+                    totals[__label] += time.perf_counter() - t
 
-        own = vars(owner).get(name) if hasattr(owner, "__dict__") else None
-        saved.append((owner, name, own))
-        setattr(owner, name, wrapper)
-    try:
+            stack.enter_context(mock.patch.object(owner, name, wrapper))
         yield totals
-    finally:
-        for owner, name, own in reversed(saved):
-            if own is None:
-                delattr(owner, name)  # it was inherited (or bound from the class): drop the patch
-            else:
-                setattr(owner, name, own)
 
 
 def fmt(v: object, nd: int = 2) -> str:
@@ -277,22 +227,3 @@ def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
 def log(msg: str) -> None:
     """Progress on stderr, time-stamped."""
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def run_quiet(fn: Callable, *args, **kwargs):
-    """Call fn; return (result, seconds)."""
-    t = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t
-
-
-def stop_process(proc: "subprocess.Popen | None", timeout: float = 20) -> None:
-    """Terminate a child process, killing it if it does not exit within `timeout` seconds."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=timeout)

@@ -17,15 +17,20 @@ from assistant.ingest.articles import load_corpus
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.indexing.embed.embeddings import cpu_has_bf16, load_embeddings
 
+PASSAGE_TOKENS = 100  # hand-set: a short chunk; DESIGN.md's ~115 passages/s (bf16) were measured on ~100-token passages
+DEFAULT_N = 256  # hand-set: 8 batches of 32, a few seconds in bf16
+DEFAULT_BATCH = 32  # the embedding batch size the app uses (Settings.embedding_batch_size)
+WINDOW_START, WINDOW_MAX, WINDOW_STEP = 10, 200, 5  # words: grow a window from 10 by 5 until ~PASSAGE_TOKENS (max 200)
 
-def passages(tokenizer, n: int, tokens: int = 100) -> list[str]:
+
+def passages(tokenizer, n: int, tokens: int = PASSAGE_TOKENS) -> list[str]:
     """n windows of ~`tokens` tokens from the seed articles (cycled)."""
     words = " ".join(a.text for a in load_corpus(PROJECT_ROOT / "corpus").articles).split()
     out, i = [], 0
     while len(out) < n:
-        j = i + 10
-        while j < i + 200 and len(tokenizer(" ".join(words[i % len(words):j % len(words) or None]))["input_ids"]) < tokens:
-            j += 5
+        j = i + WINDOW_START
+        while j < i + WINDOW_MAX and len(tokenizer(" ".join(words[i % len(words):j % len(words) or None]))["input_ids"]) < tokens:
+            j += WINDOW_STEP
         out.append(" ".join(words[i % len(words):j % len(words) or None]))
         i = j % len(words)
     return out
@@ -42,8 +47,8 @@ def time_encode(fn, texts: list[str], batch: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=256, help="passages to encode")
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--n", type=int, default=DEFAULT_N, help="passages to encode")
+    p.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     results: dict[str, object] = {"cpu_has_bf16": cpu_has_bf16(), "batch": args.batch}

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.lexical_engines [--json OUT]
 
-All three engines index the same pre-tokenized text (assistant.indexing.lexical.lexical_tokens: folded
+All three engines index the same pre-tokenized text (assistant.vi.tokens.lexical_tokens: folded
 syllables + syllable pairs, numbers whole) and answer the same token queries, so the comparison is
 about the engines: recall@1/5 of the gold paragraph, index time, query latency, and whether the
 index can be updated in place (delete + add one document) — the incremental build needs that.
@@ -16,8 +16,12 @@ import statistics
 import tempfile
 import time
 
-from assistant import lexical
+from assistant.indexing import lexical
+from assistant.vi.tokens import lexical_tokens, query_tokens
+from benchmarks.common import pct
 from benchmarks.xquad_eval import load
+
+DEPTH = 10  # hits fetched per query: more than recall@5, the deepest figure reported
 
 
 def _recall(ranked: list[list[int]], gold: list[int], k: int) -> float:
@@ -35,7 +39,7 @@ def run_fts5(docs: list[str], queries: list[str]) -> dict:
     ranked, lat = [], []
     for q in queries:
         t = time.perf_counter()
-        ranked.append([rowid for rowid, _ in lexical.search(conn, q, 10)])
+        ranked.append([rowid for rowid, _ in lexical.search(conn, q, DEPTH)])
         lat.append(time.perf_counter() - t)
     t = time.perf_counter()
     with conn:  # in-place update of one document
@@ -49,16 +53,16 @@ def run_bm25s(docs: list[str], queries: list[str]) -> dict:
     """bm25s: fast sparse-matrix BM25; the index is rebuilt as a whole (no in-place update)."""
     import bm25s
 
-    corpus_tokens = [lexical.lexical_tokens(d) for d in docs]
+    corpus_tokens = [lexical_tokens(d) for d in docs]
     t = time.perf_counter()
     retriever = bm25s.BM25()
     retriever.index(corpus_tokens, show_progress=False)
     build = time.perf_counter() - t
     ranked, lat = [], []
     for q in queries:
-        qt = [t for t in lexical.query_tokens(q)]
+        qt = [t for t in query_tokens(q)]
         t = time.perf_counter()
-        res, _ = retriever.retrieve([qt], k=min(10, len(docs)), show_progress=False)
+        res, _ = retriever.retrieve([qt], k=min(DEPTH, len(docs)), show_progress=False)
         lat.append(time.perf_counter() - t)
         ranked.append([int(i) for i in res[0]])
     t = time.perf_counter()
@@ -79,22 +83,22 @@ def run_tantivy(docs: list[str], queries: list[str]) -> dict:
     t = time.perf_counter()
     writer = index.writer()
     for i, d in enumerate(docs):
-        writer.add_document(tantivy.Document(id=i, tokens=" ".join(lexical.lexical_tokens(d))))
+        writer.add_document(tantivy.Document(id=i, tokens=" ".join(lexical_tokens(d))))
     writer.commit()
     index.reload()
     build = time.perf_counter() - t
     searcher = index.searcher()
     ranked, lat = [], []
     for q in queries:
-        toks = lexical.query_tokens(q)
+        toks = query_tokens(q)
         t = time.perf_counter()
         query = index.parse_query(" OR ".join('"' + x.replace('"', "") + '"' for x in toks), ["tokens"]) if toks else None
-        hits = searcher.search(query, 10).hits if query else []
+        hits = searcher.search(query, DEPTH).hits if query else []
         lat.append(time.perf_counter() - t)
         ranked.append([searcher.doc(addr)["id"][0] for _, addr in hits])
     t = time.perf_counter()
     writer.delete_documents_by_term("id", 0)
-    writer.add_document(tantivy.Document(id=0, tokens=" ".join(lexical.lexical_tokens(docs[0]))))
+    writer.add_document(tantivy.Document(id=0, tokens=" ".join(lexical_tokens(docs[0]))))
     writer.commit()
     index.reload()
     update = time.perf_counter() - t
@@ -120,7 +124,7 @@ def main() -> None:
         lat = sorted(r["lat"])
         out[name] = {"recall@1": round(_recall(r["ranked"], gold, 1), 4), "recall@5": round(_recall(r["ranked"], gold, 5), 4),
                      "build_ms": round(r["build_s"] * 1000, 1), "query_p50_ms": round(statistics.median(lat) * 1000, 2),
-                     "query_p95_ms": round(lat[int(len(lat) * 0.95) - 1] * 1000, 2),
+                     "query_p95_ms": round(pct(lat, 95) * 1000, 2),
                      "update_one_ms": round(r["update_s"] * 1000, 1), "updatable_in_place": r["in_place"]}
     print(json.dumps(out, indent=1))
     if args.json:

@@ -43,10 +43,24 @@ from pathlib import Path
 from typing import Callable, Sequence
 from urllib.parse import urlparse
 
-from .common import ROOT, copy_seeds, free_port, log, machine_info, pct, table
-from benchmarks.common import stop_process
+from .common import ROOT, copy_seeds, log, machine_info, pct, table
+from .processes import App  # noqa: F401 (tests/test_security.py and test_reliability.py import it from here)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+INDEX_TIMEOUT_S = 600  # hand-set: a seed-corpus `index` run takes seconds to a minute here; 10 min means it hung
+REQUEST_TIMEOUT_S = 120  # hand-set: /ask p99 was 3.0 s at 20 clients (docs/reliability.md); 2 min is a failure
+WARM_UP_TIMEOUT_S = 300  # hand-set: the first /ask loads the model (10-16 s measured, docs/benchmarks.md); 5 min is a hang
+CLIENT_STRIDE = 7  # any number coprime with the 18 seed questions, so concurrent clients start on different ones
+PROBE_EVERY = 4  # hand-set: every 4th request of a rebuild client asks the newest article's question
+SETTLE_S = 2.0  # hand-set: clients ask for ~2 s before the first change and after the last rebuild
+JOIN_GRACE_S = 60  # hand-set: time for client threads to finish their last request past the deadline
+SAMPLES = 5  # error and mix-up examples kept in the JSON
+DEFAULT_LEVELS = "1,5,20"  # issue 7: throughput and latency at 1, 5 and 20 concurrent clients
+DEFAULT_DURATION_S = 30.0  # hand-set: ~220-320 requests per level at the 7-11 req/s measured, enough for a p99
+DEFAULT_MAX_REQUESTS = 400  # hand-set: above the ~320 a 30 s level makes at 10.7 req/s; caps a faster machine
+DEFAULT_REBUILD_CLIENTS = 5  # issue 7: "while 5 clients keep asking, add and remove articles and rebuild"
+DEFAULT_CYCLES = 3  # hand-set: add, add+remove, add+remove: each transition at least once
+MAX_CLIENTS = 200  # hand-set: sanity bound on --levels (each client is a thread with its own connection)
 # Settings that would move the benchmark off its private folders or off 127.0.0.1.
 STRIPPED_ENV = ("ASSISTANT_HOST", "ASSISTANT_PORT", "ASSISTANT_AUTH", "ASSISTANT_CORPUS_DIR", "ASSISTANT_INDEX_DIR",
                 "ASSISTANT_CHROMA_URL")
@@ -112,32 +126,9 @@ class Probe:
         return Question(self.question, self.article_id, self.figure)
 
 
-PROBES: tuple[Probe, ...] = (
-    Probe("900_ca_mau_wifi", "Cà Mau phủ sóng wifi miễn phí", "Cà Mau",
-          "Tỉnh Cà Mau có 4.321 điểm phát wifi miễn phí phục vụ chuyển đổi số.\nCác điểm phát wifi được lắp đặt tại "
-          "trụ sở xã, trường học, chợ và bến xe trên địa bàn tỉnh.",
-          "Cà Mau có bao nhiêu điểm phát wifi miễn phí?", "4.321"),
-    Probe("901_kien_giang_sac", "Kiên Giang lắp trạm sạc xe điện", "Kiên Giang",
-          "Tỉnh Kiên Giang đã lắp đặt 57 trạm sạc xe điện công cộng trên các tuyến quốc lộ.\nTrạm sạc xe điện công "
-          "cộng giúp giảm phát thải, gắn chuyển đổi xanh với chuyển đổi số.",
-          "Kiên Giang đã lắp đặt bao nhiêu trạm sạc xe điện công cộng?", "57"),
-    Probe("902_bac_lieu_chu_ky_so", "Bạc Liêu đẩy mạnh chữ ký số cho người dân", "Bạc Liêu",
-          "Trong năm 2023, tỉnh Bạc Liêu đã cấp 6.789 chữ ký số cá nhân cho người dân để làm thủ tục trực tuyến.\n"
-          "Sở Thông tin và Truyền thông tiếp tục hướng dẫn người dân sử dụng chữ ký số trên điện thoại.",
-          "Bạc Liêu đã cấp bao nhiêu chữ ký số cá nhân cho người dân?", "6.789"),
-    Probe("903_soc_trang_camera", "Sóc Trăng lắp camera giao thông thông minh", "Sóc Trăng",
-          "Tỉnh Sóc Trăng đã đưa vào vận hành 1.234 camera giám sát giao thông thông minh.\nHình ảnh từ camera được "
-          "kết nối về trung tâm điều hành đô thị thông minh của tỉnh.",
-          "Sóc Trăng có bao nhiêu camera giám sát giao thông thông minh?", "1.234"),
-    Probe("904_tra_vinh_ho_tich", "Trà Vinh số hóa dữ liệu hộ tịch", "Trà Vinh",
-          "Đến nay, tỉnh Trà Vinh đã số hóa 312.000 hồ sơ hộ tịch để phục vụ dịch vụ công trực tuyến.\nNgười dân "
-          "không phải nộp lại bản giấy khi làm thủ tục tại bộ phận một cửa.",
-          "Trà Vinh đã số hóa bao nhiêu hồ sơ hộ tịch?", "312.000"),
-    Probe("905_an_giang_vung_trong", "An Giang cấp mã số vùng trồng điện tử", "An Giang",
-          "Tỉnh An Giang đã cấp 8.765 mã số vùng trồng điện tử cho nông dân trồng lúa và cây ăn trái.\nMã số vùng "
-          "trồng giúp truy xuất nguồn gốc nông sản xuất khẩu.",
-          "An Giang đã cấp bao nhiêu mã số vùng trồng điện tử?", "8.765"),
-)
+# Made-up articles on provinces absent from the seeds, each with a figure only it states (data: load_probes.json).
+PROBES: tuple[Probe, ...] = tuple(Probe(**row) for row in json.loads(
+    (Path(__file__).with_name("load_probes.json")).read_text(encoding="utf-8")))
 
 
 # --- processes ---------------------------------------------------------------------------------
@@ -172,7 +163,7 @@ class IndexRun:
         return {}
 
 
-def run_index(corpus: Path, index: Path, env: dict[str, str], timeout: float = 600,
+def run_index(corpus: Path, index: Path, env: dict[str, str], timeout: float = INDEX_TIMEOUT_S,
               extra: Sequence[str] = ()) -> IndexRun:
     """`python -m assistant index --corpus C --index I --quiet --json` from the project root."""
     t = time.perf_counter()
@@ -180,88 +171,6 @@ def run_index(corpus: Path, index: Path, env: dict[str, str], timeout: float = 6
                            "--quiet", "--json", *extra], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
     return IndexRun(proc.returncode, time.perf_counter() - t, proc.stdout, proc.stderr)
-
-
-class App:
-    """`python app.py --host 127.0.0.1 --port P --corpus C --index I` from the project root; stopped on exit."""
-
-    def __init__(self, corpus: Path, index: Path, env: dict[str, str], log_path: Path, *,
-                 host: str | None = "127.0.0.1", port: int | None = None, startup_timeout: float = 240):
-        self.corpus, self.index, self.env, self.log_path = Path(corpus), Path(index), env, Path(log_path)
-        self.host = host
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.startup_timeout = startup_timeout
-        self.proc: subprocess.Popen | None = None
-        self.started_s = 0.0
-
-    def __enter__(self) -> "App":
-        import urllib.error
-        import urllib.request
-
-        args = [sys.executable, "app.py", "--port", str(self.port), "--corpus", str(self.corpus), "--index",
-                str(self.index)]
-        if self.host:
-            args += ["--host", self.host]
-        self._log = open(self.log_path, "w", encoding="utf-8")
-        t = time.perf_counter()
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + self.startup_timeout
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"app exited with {self.proc.returncode}:\n{self.log_tail()}")
-                try:
-                    with urllib.request.urlopen(self.url, timeout=5) as r:
-                        if r.status == 200:
-                            break
-                except (urllib.error.URLError, OSError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"app did not answer on {self.url} in {self.startup_timeout} s:\n"
-                                       f"{self.log_tail()}")
-                time.sleep(0.3)
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        self.started_s = time.perf_counter() - t
-        return self
-
-    def log_text(self) -> str:
-        """Everything the app printed so far."""
-        try:
-            self._log.flush()
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
-        except (OSError, ValueError):
-            return ""
-
-    def log_tail(self, n: int = 60) -> str:
-        return "\n".join(self.log_text().splitlines()[-n:])
-
-    def log_events(self, limit: int = 60) -> list[str]:
-        """The app's own warnings and the last line of each traceback (recoveries, errors), in order."""
-        lines = self.log_text().splitlines()
-        out = []
-        for i, ln in enumerate(lines):
-            own = ln.startswith(("index unusable", "moved the broken index", "Chưa nạp", "CẢNH BÁO"))
-            exc = bool(ln) and not ln.startswith((" ", "Traceback", "*")) and i > 0 and lines[i - 1].startswith("  ")
-            if own or exc:
-                out.append(ln[:400])
-        return out[:limit]
-
-    def rss_mb(self) -> float | None:
-        """Resident memory of the app process now, in MB."""
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        except (OSError, AttributeError):
-            return None
-        return None
-
-    def __exit__(self, *exc) -> None:
-        stop_process(self.proc, timeout=20)
-        self._log.close()
 
 
 def prepare(workdir: Path, env: dict[str, str], index_from: Path | None = None) -> tuple[Path, Path, float]:
@@ -334,12 +243,12 @@ def summarize(records: list[dict], wall: float) -> dict:
         "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in
                        (("p50", pct(ok_lat, 50)), ("p95", pct(ok_lat, 95)), ("p99", pct(ok_lat, 99)),
                         ("mean", sum(ok_lat) / len(ok_lat) if ok_lat else None), ("max", max(lat) if lat else None))},
-        "error_samples": [r["error"] for r in records if r["error"]][:5],
-        "mixup_samples": [p for r in done for p in r["problems"]][:5],
+        "error_samples": [r["error"] for r in records if r["error"]][:SAMPLES],
+        "mixup_samples": [p for r in done for p in r["problems"]][:SAMPLES],
     }
 
 
-def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int, timeout: float = 120,
+def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int, timeout: float = REQUEST_TIMEOUT_S,
                 pick: Callable[[int, int], Question] | None = None,
                 check: Callable[[Question, object], list[str]] = check_reply,
                 stop: threading.Event | None = None, auth: tuple[str, str] | None = None, pause: float = 0.0) -> dict:
@@ -349,7 +258,7 @@ def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int,
     each client waits `pause` seconds between its requests (0: closed loop, the next request at once).
     Returns the summary plus every request record.
     """
-    pick = pick or (lambda c, j: SEED_QUESTIONS[(c * 7 + j) % len(SEED_QUESTIONS)])
+    pick = pick or (lambda c, j: SEED_QUESTIONS[(c * CLIENT_STRIDE + j) % len(SEED_QUESTIONS)])
     stop = stop or threading.Event()
     with ThreadPoolExecutor(n_clients) as pool:  # connect first: opening a Client is not part of the load
         clients = list(pool.map(lambda _: make_client(url, auth), range(n_clients)))
@@ -393,7 +302,7 @@ def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int,
     t0 = time.perf_counter()
     start.wait()
     for th in threads:
-        th.join(duration + timeout + 60)
+        th.join(duration + timeout + JOIN_GRACE_S)
     wall = time.perf_counter() - t0
     for cl in clients:
         try:
@@ -406,7 +315,7 @@ def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int,
     return out
 
 
-def warm_up(url: str, timeout: float = 300) -> float:
+def warm_up(url: str, timeout: float = WARM_UP_TIMEOUT_S) -> float:
     """Ask one question (the first one loads the model); returns its seconds."""
     client = make_client(url)
     try:
@@ -421,9 +330,10 @@ def warm_up(url: str, timeout: float = 300) -> float:
 
 
 # --- rebuild while serving ------------------------------------------------------------------------
-def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, str], *, clients: int = 5,
-                          cycles: int = 3, timeout: float = 120, index_timeout: float = 600,
-                          probes: Sequence[Probe] = PROBES, probe_every: int = 4, pause: float = 0.0,
+def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, str], *,
+                          clients: int = DEFAULT_REBUILD_CLIENTS, cycles: int = DEFAULT_CYCLES,
+                          timeout: float = REQUEST_TIMEOUT_S, index_timeout: float = INDEX_TIMEOUT_S,
+                          probes: Sequence[Probe] = PROBES, probe_every: int = PROBE_EVERY, pause: float = 0.0,
                           on_cycle: Callable[[int], None] | None = None) -> dict:
     """Clients keep asking while articles are added/removed and `python -m assistant index` runs `cycles` times.
 
@@ -443,7 +353,7 @@ def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, st
             with lock:
                 if current:
                     return current[-1].as_question()
-        return SEED_QUESTIONS[(c * 7 + j) % len(SEED_QUESTIONS)]
+        return SEED_QUESTIONS[(c * CLIENT_STRIDE + j) % len(SEED_QUESTIONS)]
 
     probe_ids = {p.article_id for p in probes}
 
@@ -460,7 +370,7 @@ def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, st
                                                  pause=pause)),
         daemon=True, name="rebuild-load")
     load_thread.start()
-    time.sleep(2.0)  # the clients are asking before the first change
+    time.sleep(SETTLE_S)  # the clients are asking before the first change
     cycle_results = []
     checker = make_client(url)
     try:
@@ -489,10 +399,10 @@ def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, st
                 cited = [c.get("article_id") for c in reply.get("citations") or []]
                 cyc["removed_article_cited"] = old.article_id in cited
             cycle_results.append(cyc)
-        time.sleep(2.0)  # and keep asking a little after the last rebuild
+        time.sleep(SETTLE_S)  # and keep asking a little after the last rebuild
     finally:
         stop.set()
-        load_thread.join(timeout + 120)
+        load_thread.join(timeout + 2 * JOIN_GRACE_S)
         checker.close()
     records = result.pop("records", [])
     # The app moves an index it thinks broken to index.broken-*: that must never happen to a healthy one.
@@ -518,15 +428,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="Everything runs on 127.0.0.1 against an app this script starts and stops.")
-    p.add_argument("--levels", default="1,5,20", type=_levels,
-                   help="concurrent clients per level, comma-separated (default 1,5,20; '' = none)")
-    p.add_argument("--duration", type=float, default=30.0, help="seconds per level (default 30)")
-    p.add_argument("--max-requests", type=int, default=400, help="at most this many requests per level (default 400)")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds before one request counts as failed")
+    p.add_argument("--levels", default=DEFAULT_LEVELS, type=_levels,
+                   help=f"concurrent clients per level, comma-separated (default {DEFAULT_LEVELS}; '' = none)")
+    p.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help=f"seconds per level (default {DEFAULT_DURATION_S:g})")
+    p.add_argument("--max-requests", type=int, default=DEFAULT_MAX_REQUESTS,
+                   help=f"at most this many requests per level (default {DEFAULT_MAX_REQUESTS})")
+    p.add_argument("--timeout", type=float, default=REQUEST_TIMEOUT_S, help="seconds before one request counts as failed")
     p.add_argument("--rebuild-while-serving", action="store_true",
                    help="also run the rebuild scenario: clients keep asking while articles change and `index` runs")
-    p.add_argument("--rebuild-clients", type=int, default=5, help="clients during the rebuild scenario (default 5)")
-    p.add_argument("--cycles", type=int, default=3, help=f"add/remove + index cycles (default 3, max {len(PROBES)})")
+    p.add_argument("--rebuild-clients", type=int, default=DEFAULT_REBUILD_CLIENTS,
+                   help=f"clients during the rebuild scenario (default {DEFAULT_REBUILD_CLIENTS})")
+    p.add_argument("--cycles", type=int, default=DEFAULT_CYCLES,
+                   help=f"add/remove + index cycles (default {DEFAULT_CYCLES}, max {len(PROBES)})")
     p.add_argument("--workdir", type=Path, help="work folder (default: a temporary folder, removed afterwards)")
     p.add_argument("--index-from", type=Path, help="copy this built seed index (folder with index/ and corpus/) "
                                                    "instead of building one")
@@ -534,8 +447,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not 1 <= args.cycles <= len(PROBES):
         p.error(f"--cycles must be 1..{len(PROBES)}")
-    if any(n < 1 or n > 200 for n in args.levels) or args.duration <= 0 or args.max_requests < 1:
-        p.error("levels must be 1..200 clients; duration and max-requests positive")
+    if any(n < 1 or n > MAX_CLIENTS for n in args.levels) or args.duration <= 0 or args.max_requests < 1:
+        p.error(f"levels must be 1..{MAX_CLIENTS} clients; duration and max-requests positive")
 
     own_tmp = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="assistant-load-")) if own_tmp else args.workdir

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import peak_rss_mb, rss_now_mb
+from .processes import peak_rss_mb, rss_now_mb
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         from assistant.config import Settings
         from assistant.indexing.embed.embeddings import load_embeddings
 
-        from .compare import Baseline
+        from .baseline import Baseline
 
         base = Baseline(load_embeddings(Settings.from_env()), args.persist)
         ask = base.answer

@@ -14,8 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "xquad_vi" / "retrieval"
+from .common import DATA as SHARED_DATA
+from .common import pct
+
+DATA = SHARED_DATA / "xquad_vi" / "retrieval"
+DEPTHS = (1, 5, 10)  # recall@k reported; ../shared/data/README.md gives BM25 at the same three depths
+ANSWER_K = 5  # chunks behind each extractive answer: our default (Settings.k)
 
 
 def load(limit: int | None = None) -> tuple[list[dict], list[dict]]:
@@ -35,6 +39,20 @@ def write_corpus(docs: list[dict], folder: Path) -> None:
         (folder / f"{d['doc_id']}.md").write_text(f'---\ntitle: "{title}"\n---\n{d["text"]}\n', encoding="utf-8")
 
 
+def gold_rank(ranked: list[str], query: dict) -> int | None:
+    """0-based rank of the first gold paragraph in a list of distinct paragraph ids, None when absent."""
+    gold = set(query["gold_doc_ids"])
+    return next((i for i, a in enumerate(ranked) if a in gold), None)
+
+
+def rank_metrics(ranks: list[int | None]) -> dict:
+    """recall@1/5/10 and MRR from the gold ranks of every question."""
+    n = len(ranks)
+    out = {f"recall@{k}": round(sum(r is not None and r < k for r in ranks) / n, 4) for k in DEPTHS}
+    out["mrr"] = round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 4)
+    return out
+
+
 def run(limit: int | None = None, workdir: Path | None = None, answers: bool = True) -> dict:
     """Build the index and score retrieval (and the extractive answer) on every question."""
     from assistant.config import Settings
@@ -45,36 +63,27 @@ def run(limit: int | None = None, workdir: Path | None = None, answers: bool = T
     docs, queries = load(limit)
     work = Path(workdir or tempfile.mkdtemp(prefix="xquad-"))
     write_corpus(docs, work / "corpus")
-    settings = Settings.from_env(corpus_dir=work / "corpus", index_dir=work / "index", k=10,
+    settings = Settings.from_env(corpus_dir=work / "corpus", index_dir=work / "index", k=max(DEPTHS),
                                  max_chunks_per_article=1)
     t0 = time.perf_counter()
     summary = Indexer(settings, show_progress=False).run()
     build_s = time.perf_counter() - t0
     bot = Assistant(settings)
-    hits_at = {1: 0, 5: 0, 10: 0}
+    ranks: list[int | None] = []
     answer_hit = 0
-    rr = 0.0
     lat = []
     for q in queries:
         t = time.perf_counter()
-        hits = bot.retriever.search(q["question"], k=10)
+        hits = bot.retriever.search(q["question"], k=max(DEPTHS))
         lat.append((time.perf_counter() - t) * 1000)
-        ranked = [h.chunk.article_id for h in hits]
-        gold = set(q["gold_doc_ids"])
-        rank = next((i for i, a in enumerate(ranked) if a in gold), None)
-        for k in hits_at:
-            hits_at[k] += rank is not None and rank < k
-        rr += 1 / (rank + 1) if rank is not None else 0
+        ranks.append(gold_rank([h.chunk.article_id for h in hits], q))
         if answers:
-            a = bot.ask(q["question"], k=5)
+            a = bot.ask(q["question"], k=ANSWER_K)
             answer_hit += any(fold(ans) in fold(a.answer) for ans in q["answers"])
     n = len(queries)
-    lat.sort()
     return {"questions": n, "paragraphs": len(docs), "build_seconds": round(build_s, 1), "chunks": summary.chunks,
-            "recall@1": round(hits_at[1] / n, 4), "recall@5": round(hits_at[5] / n, 4),
-            "recall@10": round(hits_at[10] / n, 4), "mrr": round(rr / n, 4),
-            "answer_in_extractive": round(answer_hit / n, 4) if answers else None,
-            "retrieve_p50_ms": round(lat[n // 2], 1), "retrieve_p95_ms": round(lat[int(n * 0.95) - 1], 1)}
+            **rank_metrics(ranks), "answer_in_extractive": round(answer_hit / n, 4) if answers else None,
+            "retrieve_p50_ms": round(pct(lat, 50), 1), "retrieve_p95_ms": round(pct(lat, 95), 1)}
 
 
 def main() -> None:
