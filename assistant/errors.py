@@ -10,6 +10,7 @@ RuntimeError, FileNotFoundError), so code that catches those still catches it:
   `indexing.vectorstore.VectorStoreError`, `indexing.embed.embeddings.ModelNotFoundError` (RuntimeError)
 - `indexing.embed.model_convert.ModelFormatError` (ValueError)
 - `answer.llm.LLMError` (RuntimeError) and `answer.local.gguf.LocalModelError` (an LLMError)
+- `retrieve.fusion.FusionError` (ValueError): fusion parameters outside their supported values
 - `app.pipeline.QuestionError` (ValueError): the question cannot be answered as given
 - `learn.datasets.DataMissingError` (FileNotFoundError)
 
