@@ -17,8 +17,10 @@ from assistant.vi import gazetteer
 from assistant.ingest.cleaning import DATELINE, SERIES_HEADER, SOURCE_LINE, clean_body, is_source_line
 from assistant.vi.textnorm import clean_chars
 from assistant.errors import AssistantError
+from assistant.ingest import converters
 
-ARTICLE_SUFFIXES = (".md", ".txt")
+# Plain articles, plus saved web pages, PDF and Word files read through `converters`.
+ARTICLE_SUFFIXES = (".md", ".txt") + converters.SUFFIXES
 DEFAULT_MAX_BYTES = 2_000_000
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
 _URL = re.compile(r"https?://[^\s)>\]\"']+|www\.[^\s)>\]\"']+")
@@ -80,6 +82,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
 
 def read_article_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Read a file, refusing empty or over-size ones with an ArticleError."""
+    max_bytes = converters.source_limit(path, max_bytes)
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -94,6 +97,12 @@ def read_article_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
 
 def parse_article(path: Path, data: bytes) -> Article:
     """Parse file bytes into an Article, or raise ArticleError saying why not."""
+    original = data
+    if converters.is_converted(path):
+        try:
+            data = converters.to_article_text(path, data).encode("utf-8")
+        except converters.ConversionError as exc:
+            raise ArticleError(path, str(exc)) from None
     if b"\x00" in data[:8192]:
         raise ArticleError(path, "tệp nhị phân, không phải văn bản")
     try:
@@ -128,7 +137,7 @@ def parse_article(path: Path, data: bytes) -> Article:
     if date and not meta.get("date"):
         inferred.append("date")
     return Article(id=article_id(path), path=path, title=title.strip(), text=text,
-                   content_hash=hashlib.sha256(data).hexdigest(), province=province, date=date,
+                   content_hash=hashlib.sha256(original).hexdigest(), province=province, date=date,
                    source=source, url=url, inferred=tuple(inferred))
 
 
