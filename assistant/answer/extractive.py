@@ -1,95 +1,66 @@
 """The default, offline answer backend: quote the sentences that answer, with [n].
 
 It never writes a figure of its own: every number in its answer is inside a quote taken
-verbatim from a retrieved chunk. When no sentence answers, it abstains.
+verbatim from a retrieved chunk. Which sentence answers, and whether any does, is decided by the
+learned `SentenceSelector` over the signals of `features.py`; when no sentence reaches its
+threshold, it abstains.
 
->>> ExtractiveAnswerer().run(analyze("Tiền Giang xếp hạng mấy về kinh tế số?"), hits)   # doctest: +SKIP
+>>> from langchain_core.embeddings import DeterministicFakeEmbedding
+>>> from assistant.types import Passage
+>>> from assistant.vi.question import analyze
+>>> text = "Năm 2021, kinh tế số Tiền Giang chiếm 8,59% GRDP. Tỉnh có 12 huyện."
+>>> hits = [Hit(Passage("a:0", "a", 0, 0, len(text), text, province="Tiền Giang"), 1.0)]
+>>> bot = ExtractiveAnswerer(DeterministicFakeEmbedding(size=8))
+>>> bot.run(analyze("Kinh tế số Tiền Giang chiếm bao nhiêu phần trăm GRDP năm 2021?"), hits).citations[0].quote
+'Năm 2021, kinh tế số Tiền Giang chiếm 8,59% GRDP.'
 """
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass
+from collections import OrderedDict
+from typing import Protocol, Sequence
 
-from assistant.vi import figures as figs
-from assistant.vi import gazetteer
-from assistant.types import ABSTAIN_PREFIX, Answer, Citation
-from assistant.ingest.chunking import split_sentences
-from assistant.vi.tokens import ABBREVIATIONS, lexical_tokens
-from assistant.vi.names import person_names
-from assistant.vi.question import NAMED_INDICES, QuestionInfo
-from assistant.types import Hit
-from assistant.vi.textnorm import fold
+import numpy as np
 
-MAX_QUOTE_CHARS = 320
-MIN_COVERAGE = 0.34
-SECOND_SENTENCE_RATIO = 0.85
+from assistant.answer.features import Span, candidate_spans, featurize
+from assistant.answer.selector import SentenceSelector
+from assistant.types import ABSTAIN_PREFIX, Answer, Citation, Hit
+from assistant.vi.question import QuestionInfo
+
+# Sentence vectors kept per process: ~1.5 kB each, so 20,000 cost ~30 MB and cover every sentence of the
+# chunks that a busy day's questions retrieve.
+SENTENCE_CACHE_SIZE = 20_000
 
 
-@dataclass(eq=False)
-class Span:
-    """A candidate quote: a sentence (or the best clause of a long one) inside a retrieved chunk."""
+class Encoder(Protocol):
+    """What the answerer needs of an embedding model (LangChain's `Embeddings` interface)."""
 
-    hit: Hit
-    hit_rank: int
-    start: int  # offsets inside the chunk text
-    end: int
-    score: float = 0.0
-    coverage: float = 0.0
-    word_coverage: float = 0.0  # share of the question's topical words (not pairs) in the span
-    pair_hits: int = 0
+    def embed_query(self, text: str) -> list[float]: ...
 
-    @property
-    def text(self) -> str:
-        """The quoted text."""
-        return self.hit.chunk.text[self.start:self.end]
-
-
-def candidate_spans(hits: list[Hit]) -> list[Span]:
-    """Every sentence of the retrieved chunks; over-long sentences are cut into clause windows."""
-    spans: list[Span] = []
-    for rank, h in enumerate(hits):
-        text = h.chunk.text
-        for ps, pe in _paragraphs(text):
-            for s, e in split_sentences(text, ps, pe):
-                if e - s <= MAX_QUOTE_CHARS:
-                    spans.append(Span(h, rank, s, e))
-                else:
-                    spans.extend(Span(h, rank, a, b) for a, b in _clause_windows(text, s, e))
-    return spans
-
-
-def _paragraphs(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
-
-
-def _clause_windows(text: str, s: int, e: int) -> list[tuple[int, int]]:
-    """Windows of consecutive clauses (split at ';' then ',') no longer than MAX_QUOTE_CHARS."""
-    cuts = [s] + [s + m.end() for m in re.finditer(r";\s+|,\s+(?=\D)", text[s:e])] + [e]
-    out = []
-    for i in range(len(cuts) - 1):
-        j = i + 1
-        while j + 1 < len(cuts) and cuts[j + 1] - cuts[i] <= MAX_QUOTE_CHARS:
-            j += 1
-        a, b = cuts[i], cuts[j]
-        b = _rstrip_clause(text, a, b)
-        if b > a:
-            out.append((a, b))
-    return out
-
-
-def _rstrip_clause(text: str, a: int, b: int) -> int:
-    while b > a and text[b - 1] in " ,;":
-        b -= 1
-    return b
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
 
 class ExtractiveAnswerer:
     """Pick and quote the sentences that answer; abstain when none does.
 
-    >>> answer = ExtractiveAnswerer().run(info, hits)     # doctest: +SKIP
-    >>> answer.citations[0].quote                         # doctest: +SKIP
+    `encoder` embeds the question and the candidate sentences (the index's e5 model in the app);
+    without one the semantic signals are 0 and the selector leans on the others.
     """
+
+    def __init__(self, encoder: Encoder | None = None, selector: SentenceSelector | None = None):
+        self.encoder = encoder
+        self.selector = selector or SentenceSelector.load()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def rank(self, info: QuestionInfo, hits: Sequence[Hit]) -> list[Span]:
+        """Every candidate span of the hits with `score` = P(it answers), in reading order."""
+        spans = candidate_spans(hits)
+        if not spans:
+            return spans
+        qvec, svecs = self._vectors(info.text, [s.text for s in spans])
+        probs = self.selector.predict(featurize(info, hits, spans, qvec, svecs))
+        for s, p in zip(spans, probs):
+            s.score = float(p)
+        return spans
 
     def run(self, info: QuestionInfo, hits: list[Hit]) -> Answer:
         """Answer `info` from `hits` (already retrieved, best first)."""
@@ -98,104 +69,53 @@ class ExtractiveAnswerer:
         if info.provinces and not _covers_provinces(info, hits):
             missing = ", ".join(p for p in info.provinces if not any(p in h.chunk.provinces for h in hits))
             return abstention(info, hits, missing)
-        spans = score_spans(info, hits)
+        spans = self.rank(info, hits)
         groups = [[p] for p in info.provinces] if len(info.provinces) > 1 else [info.provinces]
         chosen: list[Span] = []
         for group in groups:
             pool = [s for s in spans if not group or set(group) & set(s.hit.chunk.provinces)]
-            best = _best(info, pool)
-            if best is None:
-                continue
-            chosen.append(best)
-            second = _best(info, [s for s in pool if s is not best and _disjoint(s, best)
-                                  and " ".join(s.text.split()) != " ".join(best.text.split())])
-            if second is not None and second.score >= SECOND_SENTENCE_RATIO * best.score and len(groups) == 1:
-                chosen.append(second)
+            picked = self.select(pool, single=len(groups) == 1)
+            chosen.extend(s for s in picked if s not in chosen)
         if not chosen:
             return abstention(info, hits, "")
         return compose(info, hits, chosen, by_province=len(groups) > 1)
 
+    def select(self, pool: Sequence[Span], *, single: bool = True) -> list[Span]:
+        """The best span if it reaches the threshold, and a second one close to it (single-topic answers)."""
+        if not pool:
+            return []
+        best = max(pool, key=lambda s: s.score)
+        if best.score < self.selector.threshold:
+            return []
+        out = [best]
+        if single:
+            rest = [s for s in pool if s is not best and _disjoint(s, best)
+                    and " ".join(s.text.split()) != " ".join(best.text.split())]
+            second = max(rest, key=lambda s: s.score, default=None)
+            if second is not None and second.score >= max(self.selector.threshold,
+                                                          self.selector.second_ratio * best.score):
+                out.append(second)
+        return out
 
-def score_spans(info: QuestionInfo, hits: list[Hit]) -> list[Span]:
-    """Score every candidate span by weighted overlap with the question's focus terms."""
-    spans = candidate_spans(hits)
-    token_sets = [set(lexical_tokens(s.text)) for s in spans]
-    n = len(spans)
-    weights: dict[str, float] = {}
-    for t in info.focus + info.focus_pairs:
-        df = sum(1 for ts in token_sets if t in ts)
-        # Local IDF: a term every candidate shares ('kinh te so') says little about which one answers.
-        weights[t] = math.log(1 + (n + 1) / (df + 0.5)) * (1.6 if "_" in t else 1.0)
-    total = sum(weights.values()) or 1.0
-    for s, ts in zip(spans, token_sets):
-        matched = sum(w for t, w in weights.items() if t in ts)
-        s.pair_hits = sum(1 for t in info.focus_pairs if t in ts)
-        words = sum(weights[t] for t in info.focus)
-        s.word_coverage = sum(weights[t] for t in info.focus if t in ts) / words if words else 0.0
-        s.coverage = matched / total
-        score = s.coverage + 0.08 / (1 + s.hit_rank)
-        if info.expects:
-            if _has_expected(info, figs.extract_figures(s.text)):
-                score += 0.12
-            else:
-                score *= 0.45
-        s.score = score
-    return spans
-
-
-def _has_expected(info: QuestionInfo, found: list[figs.Figure]) -> bool:
-    """Whether the figures of a sentence include the kind the question asks for."""
-    kinds = {f.kind for f in found}
-    if info.expects == "number":
-        return bool(kinds & figs.QUANTITY_KINDS)
-    return info.expects in kinds or (info.expects == "rank" and "number" in kinds)
+    def _vectors(self, question: str, texts: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if self.encoder is None:
+            return None, None
+        qvec = _unit(np.asarray(self.encoder.embed_query(question), np.float32))
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for t, v in zip(missing, self.encoder.embed_documents(missing)):
+                self._cache[t] = _unit(np.asarray(v, np.float32))
+        vecs = []
+        for t in texts:
+            self._cache.move_to_end(t)
+            vecs.append(self._cache[t])
+        while len(self._cache) > SENTENCE_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return qvec, np.stack(vecs)
 
 
-def _best(info: QuestionInfo, spans: list[Span]) -> Span | None:
-    ok = [s for s in spans if _answers(info, s)]
-    return max(ok, key=lambda s: s.score) if ok else None
-
-
-def _answers(info: QuestionInfo, s: Span) -> bool:
-    """Whether a span can stand as the answer: on topic, about the asked place and index, with a figure
-    when one is asked."""
-    if _about_something_else(info, s.text):
-        return False
-    if info.asks_person and not person_names(s.text):
-        return False
-    if info.focus_pairs and s.pair_hits == 0 and not (s.word_coverage >= 0.6 and len(info.focus) >= 3):
-        return False  # no topical word pair and little else of the question: it is about something else
-    if s.coverage < MIN_COVERAGE and info.focus:
-        return False
-    if info.expects:
-        found = figs.extract_figures(s.text)
-        if info.expects == "number" and info.count_noun:  # "bao nhiêu người": a figure counting people
-            return any(_counts(s.text, f, info.count_noun) for f in found if f.is_quantity)
-        return _has_expected(info, found)
-    return True
-
-
-def _about_something_else(info: QuestionInfo, text: str) -> bool:
-    """True when the sentence names only other provinces than the asked ones, or only another named index
-    (a multi-province article quoted for "Đà Nẵng … DTI" must not answer with Thái Nguyên's PCI rank)."""
-    if info.provinces:
-        named = gazetteer.provinces_in(text)
-        if named and not set(named) & set(info.provinces):
-            return True
-    if info.indices:
-        named_idx = NAMED_INDICES.intersection(lexical_tokens(text, pairs=False))
-        if named_idx and not named_idx & info.indices:
-            return True
-    return False
-
-
-def _counts(text: str, f: figs.Figure, noun: str) -> bool:
-    """True when the figure is followed (within a few words) by the counted noun or its abbreviation."""
-    head = noun.split()[0]
-    if fold(f.unit).split()[:1] == [head]:
-        return True
-    after = lexical_tokens(text[f.end:f.end + 40], pairs=False)
-    return head in after[:4] + [w for t in after[:2] if t in ABBREVIATIONS for w in ABBREVIATIONS[t].split()[:1]]
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 def _disjoint(a: Span, b: Span) -> bool:

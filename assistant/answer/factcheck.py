@@ -10,7 +10,8 @@ from dataclasses import replace
 
 from assistant.vi import figures as figs
 from assistant.types import ABSTAIN_PREFIX, Answer, ClaimCheck
-from assistant.answer.extractive import Span, compose, score_spans
+from assistant.answer.extractive import ExtractiveAnswerer, compose
+from assistant.answer.features import Span
 from assistant.vi.tokens import QUERY_STOPWORDS, lexical_tokens
 from assistant.vi.question import QuestionInfo, analyze
 from assistant.types import Hit
@@ -25,7 +26,13 @@ def claim_figures(claim: str) -> list[figs.Figure]:
 
 
 class FactChecker:
-    """Find the sentences about the same thing as a claim and compare its figures with theirs."""
+    """Find the sentences about the same thing as a claim and compare its figures with theirs.
+
+    It ranks sentences with the answerer's learned selector, the same matcher that answers questions.
+    """
+
+    def __init__(self, ranker: ExtractiveAnswerer):
+        self.ranker = ranker
 
     def run(self, info: QuestionInfo, hits: list[Hit]) -> Answer:
         """Verdict per figure of `info.claim` (or of the whole text), quoting the sources."""
@@ -37,7 +44,7 @@ class FactChecker:
             masked = masked[:f.start] + " " + masked[f.end:]
         topic = analyze(masked)
         topic = replace(topic, provinces=info.provinces or topic.provinces, expects=None)
-        spans = [s for s in score_spans(topic, hits) if _on_topic(topic, s)]
+        spans = [s for s in self.ranker.rank(topic, hits) if _on_topic(topic, s)]
         if topic.provinces:
             spans = [s for s in spans if set(topic.provinces) & set(s.hit.chunk.provinces)]
         spans.sort(key=lambda s: -s.score)

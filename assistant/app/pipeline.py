@@ -80,8 +80,8 @@ class Assistant:
     def __init__(self, settings: Settings, reader: IndexReader | None = None):
         self.settings = settings
         self.retriever = HybridRetriever.from_settings(settings, reader)
-        self.extractive = ExtractiveAnswerer()
-        self.factchecker = FactChecker()
+        self.extractive = ExtractiveAnswerer(self.retriever.reader.embeddings)
+        self.factchecker = FactChecker(self.extractive)
         self._generative = None
         if settings.backend == "openai":
             from assistant.answer.llm import OpenAIAnswerer

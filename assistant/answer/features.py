@@ -1,0 +1,247 @@
+"""What the answer selector knows about each candidate sentence: one row of named signals.
+
+Signals: sentence-level semantic similarity (e5 on the sentence), the lexical overlap of folded
+syllables, whether the kind of figure asked for is there, year match or mismatch, achieved vs
+target cues, province match, the chunk's retrieval rank and score, and the sentence's neighbours.
+
+>>> from assistant.types import Hit, Passage
+>>> from assistant.vi.question import analyze
+>>> text = "Năm 2021, kinh tế số chiếm 8,59% GRDP. Mục tiêu năm 2025 là 15%."
+>>> hits = [Hit(Passage("a:0", "a", 0, 0, len(text), text, province="Tiền Giang"), 1.0)]
+>>> spans = candidate_spans(hits)
+>>> rows = featurize(analyze("Năm 2021 kinh tế số chiếm bao nhiêu % GRDP?"), hits, spans)
+>>> rows.shape == (2, len(FEATURES)), rows[0][FEATURES.index("year_match")], rows[1][FEATURES.index("year_mismatch")]
+(True, 1.0, 1.0)
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from assistant.ingest.chunking import split_sentences
+from assistant.types import Hit
+from assistant.vi import figures as figs
+from assistant.vi import gazetteer
+from assistant.vi.names import person_names
+from assistant.vi.question import NAMED_INDICES, QuestionInfo
+from assistant.vi.textnorm import fold
+from assistant.vi.tokens import ABBREVIATIONS, lexical_tokens
+
+# Longest quote: a news sentence is ~150-250 characters; longer ones are cut into clause windows that fit
+# the answer-length target (p50 ≤ 400 characters for up to two quotes).
+MAX_QUOTE_CHARS = 320
+# Topical word pairs say more than single syllables ("nop_thue" vs "thue"): the weight from issue 2's dev
+# sweep, kept as the coverage feature's definition (the selector learns how much coverage matters).
+PAIR_WEIGHT = 1.6
+
+FEATURES = (
+    "sem", "sem_gap", "sem_rank_inv", "lex_cov", "word_cov", "pair_hit", "lex_rank_inv",
+    "expects", "has_expected", "expects_missing", "year_asked", "year_match", "year_mismatch",
+    "q_target", "s_target", "s_achieved", "target_agree", "target_clash",
+    "prov_asked", "other_place", "chunk_prov_match", "index_clash",
+    "hit_rank_inv", "hit_score_rel", "dense_rank_inv", "top_article",
+    "prev_sem", "next_sem", "prev_lex_cov", "log_len", "sent_pos_inv",
+    "person_ok", "person_missing", "count_ok",
+)
+
+_YEAR = re.compile(r"\b(?:19[5-9]\d|20\d\d)\b")
+# Cue words of plans and targets vs of results (folded); from the five seed articles' wording and common
+# Vietnamese news usage ("phấn đấu đến năm 2025", "đã đạt", "hiện có").
+_TARGET_CUES = re.compile(r"\b(?:muc tieu|phan dau|ke hoach|du kien|tam nhin|den nam|toi nam|dinh huong|se dat"
+                          r"|chi tieu|dat muc|huong toi|giai doan)\b")
+_ACHIEVED_CUES = re.compile(r"\b(?:da dat|dat duoc|hien co|hien nay|da co|da duoc|da co|tang len|dat |ket qua"
+                            r"|thuc hien duoc|nam qua|vua qua|da trien khai|xep thu|xep hang|dung thu)")
+
+
+@dataclass(eq=False)
+class Span:
+    """A candidate quote: a sentence (or the best clause of a long one) inside a retrieved chunk."""
+
+    hit: Hit
+    hit_rank: int
+    start: int  # offsets inside the chunk text
+    end: int
+    position: int = 0  # the sentence's index inside its chunk
+    coverage: float = 0.0  # weighted share of the question's topical terms found in the span
+    word_coverage: float = 0.0  # share of the question's topical words (not pairs) in the span
+    pair_hits: int = 0
+    score: float = 0.0  # the selector's probability that this span answers
+
+    @property
+    def text(self) -> str:
+        """The quoted text."""
+        return self.hit.chunk.text[self.start:self.end]
+
+
+def candidate_spans(hits: Sequence[Hit]) -> list[Span]:
+    """Every sentence of the retrieved chunks; over-long sentences are cut into clause windows."""
+    spans: list[Span] = []
+    for rank, h in enumerate(hits):
+        text = h.chunk.text
+        pos = 0
+        for m in re.finditer(r"[^\n]+", text):
+            for s, e in split_sentences(text, m.start(), m.end()):
+                windows = [(s, e)] if e - s <= MAX_QUOTE_CHARS else _clause_windows(text, s, e)
+                spans.extend(Span(h, rank, a, b, pos) for a, b in windows)
+                pos += 1
+    return spans
+
+
+def _clause_windows(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """Windows of consecutive clauses (split at ';' then ',') no longer than MAX_QUOTE_CHARS."""
+    cuts = [s] + [s + m.end() for m in re.finditer(r";\s+|,\s+(?=\D)", text[s:e])] + [e]
+    out = []
+    for i in range(len(cuts) - 1):
+        j = i + 1
+        while j + 1 < len(cuts) and cuts[j + 1] - cuts[i] <= MAX_QUOTE_CHARS:
+            j += 1
+        a, b = cuts[i], cuts[j]
+        while b > a and text[b - 1] in " ,;":
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def lexical_coverage(info: QuestionInfo, spans: Sequence[Span]) -> None:
+    """Set each span's coverage of the question's focus terms, weighted by a local IDF."""
+    token_sets = [set(lexical_tokens(s.text)) for s in spans]
+    n = len(spans)
+    weights: dict[str, float] = {}
+    for t in info.focus + info.focus_pairs:
+        df = sum(1 for ts in token_sets if t in ts)
+        # Local IDF: a term every candidate shares ('kinh te so') says little about which one answers.
+        weights[t] = math.log(1 + (n + 1) / (df + 0.5)) * (PAIR_WEIGHT if "_" in t else 1.0)
+    total = sum(weights.values()) or 1.0
+    words = sum(weights[t] for t in info.focus)
+    for s, ts in zip(spans, token_sets):
+        s.coverage = sum(w for t, w in weights.items() if t in ts) / total
+        s.pair_hits = sum(1 for t in info.focus_pairs if t in ts)
+        s.word_coverage = sum(weights[t] for t in info.focus if t in ts) / words if words else 0.0
+
+
+def has_expected(info: QuestionInfo, found: Sequence[figs.Figure]) -> bool:
+    """Whether the figures of a sentence include the kind the question asks for."""
+    kinds = {f.kind for f in found}
+    if info.expects == "number":
+        return bool(kinds & figs.QUANTITY_KINDS)
+    return info.expects in kinds or (info.expects == "rank" and "number" in kinds)
+
+
+def about_something_else(info: QuestionInfo, text: str) -> bool:
+    """True when the sentence names only other provinces than the asked ones."""
+    if not info.provinces:
+        return False
+    named = gazetteer.provinces_in(text)
+    return bool(named) and not set(named) & set(info.provinces)
+
+
+def index_clash(info: QuestionInfo, text: str) -> bool:
+    """True when the sentence names only another index than the asked one (PCI for a DTI question)."""
+    if not info.indices:
+        return False
+    named = NAMED_INDICES.intersection(lexical_tokens(text, pairs=False))
+    return bool(named) and not named & info.indices
+
+
+def counts_noun(text: str, f: figs.Figure, noun: str) -> bool:
+    """True when the figure is followed (within a few words) by the counted noun or its abbreviation."""
+    head = noun.split()[0]
+    if fold(f.unit).split()[:1] == [head]:
+        return True
+    after = lexical_tokens(text[f.end:f.end + 40], pairs=False)
+    return head in after[:4] + [w for t in after[:2] if t in ABBREVIATIONS for w in ABBREVIATIONS[t].split()[:1]]
+
+
+def question_years(info: QuestionInfo) -> set[str]:
+    """Years the question names ("năm 2023", "2025")."""
+    return set(_YEAR.findall(info.text))
+
+
+def asks_target(info: QuestionInfo) -> bool:
+    """The question asks for a plan or target ("mục tiêu", "phấn đấu", "đến năm 2030")."""
+    return bool(_TARGET_CUES.search(info.folded))
+
+
+def sentence_cues(text: str) -> tuple[bool, bool]:
+    """(states a target, states a result) from cue words of the folded sentence."""
+    f = fold(text)
+    return bool(_TARGET_CUES.search(f)), bool(_ACHIEVED_CUES.search(f))
+
+
+def featurize(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span],
+              qvec: np.ndarray | None = None, svecs: np.ndarray | None = None) -> np.ndarray:
+    """One row of FEATURES per span; without vectors the semantic signals are 0."""
+    n = len(spans)
+    out = np.zeros((n, len(FEATURES)), np.float32)
+    if not n:
+        return out
+    lexical_coverage(info, spans)
+    sem = (svecs @ qvec).astype(np.float32) if qvec is not None and svecs is not None and len(svecs) else \
+        np.zeros(n, np.float32)
+    sem_order = np.argsort(-sem, kind="stable")
+    sem_rank = np.empty(n, np.int64)
+    sem_rank[sem_order] = np.arange(n)
+    lex = np.array([s.coverage for s in spans])
+    lex_rank = np.empty(n, np.int64)
+    lex_rank[np.argsort(-lex, kind="stable")] = np.arange(n)
+    top_score = max((h.score for h in hits), default=1.0) or 1.0
+    top_article = hits[0].chunk.article_id if hits else ""
+    years = question_years(info)
+    q_target = asks_target(info)
+    col = {name: i for i, name in enumerate(FEATURES)}
+    for i, s in enumerate(spans):
+        text = s.text
+        row = out[i]
+        row[col["sem"]] = sem[i]
+        row[col["sem_gap"]] = sem[i] - sem.max()
+        row[col["sem_rank_inv"]] = 1.0 / (1 + sem_rank[i])
+        row[col["lex_cov"]] = s.coverage
+        row[col["word_cov"]] = s.word_coverage
+        row[col["pair_hit"]] = float(s.pair_hits > 0)
+        row[col["lex_rank_inv"]] = 1.0 / (1 + lex_rank[i])
+        found = figs.extract_figures(text)
+        if info.expects:
+            ok = has_expected(info, found)
+            row[col["expects"]] = 1.0
+            row[col["has_expected"]] = float(ok)
+            row[col["expects_missing"]] = float(not ok)
+        if years:
+            stated = set(_YEAR.findall(text))
+            row[col["year_asked"]] = 1.0
+            row[col["year_match"]] = float(bool(stated & years))
+            row[col["year_mismatch"]] = float(bool(stated) and not stated & years)
+        s_target, s_achieved = sentence_cues(text)
+        row[col["q_target"]] = float(q_target)
+        row[col["s_target"]] = float(s_target)
+        row[col["s_achieved"]] = float(s_achieved)
+        row[col["target_agree"]] = float(q_target == s_target)
+        row[col["target_clash"]] = float((q_target and s_achieved and not s_target)
+                                         or (not q_target and s_target and not s_achieved and bool(info.expects)))
+        if info.provinces:
+            row[col["prov_asked"]] = 1.0
+            row[col["other_place"]] = float(about_something_else(info, text))
+            row[col["chunk_prov_match"]] = float(bool(set(info.provinces) & set(s.hit.chunk.provinces)))
+        row[col["index_clash"]] = float(index_clash(info, text))
+        row[col["hit_rank_inv"]] = 1.0 / (1 + s.hit_rank)
+        row[col["hit_score_rel"]] = s.hit.score / top_score
+        row[col["dense_rank_inv"]] = 1.0 / (1 + s.hit.dense_rank) if s.hit.dense_rank is not None else 0.0
+        row[col["top_article"]] = float(s.hit.chunk.article_id == top_article)
+        prev = i - 1 if i > 0 and spans[i - 1].hit is s.hit else None
+        nxt = i + 1 if i + 1 < n and spans[i + 1].hit is s.hit else None
+        row[col["prev_sem"]] = sem[prev] if prev is not None else 0.0
+        row[col["next_sem"]] = sem[nxt] if nxt is not None else 0.0
+        row[col["prev_lex_cov"]] = spans[prev].coverage if prev is not None else 0.0
+        row[col["log_len"]] = math.log1p(len(text))
+        row[col["sent_pos_inv"]] = 1.0 / (1 + s.position)
+        if info.asks_person:
+            named = bool(person_names(text))
+            row[col["person_ok"]] = float(named)
+            row[col["person_missing"]] = float(not named)
+        if info.count_noun:
+            row[col["count_ok"]] = float(any(counts_noun(text, f, info.count_noun) for f in found if f.is_quantity))
+    return out

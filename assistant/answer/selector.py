@@ -1,0 +1,92 @@
+"""The learned answer selector: how likely each candidate sentence answers, and whether to answer at all.
+
+Its weights are fitted by `python -m assistant.learn.train_selector` on the train splits and chosen
+on validation (see the artifact's `trained` record and docs/answer_quality.md); nothing in it is set
+by hand. A linear model is read with numpy alone; a tree model needs scikit-learn.
+
+>>> sel = SentenceSelector.load()
+>>> probs = sel.predict(np.zeros((2, len(sel.features)), np.float32))
+>>> probs.shape, bool(((probs >= 0) & (probs <= 1)).all())
+((2,), True)
+"""
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.answer.features import FEATURES
+from assistant.errors import AssistantError
+
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_ARTIFACT = MODEL_DIR / "selector.json"
+
+
+class SelectorError(AssistantError, RuntimeError):
+    """The selector artifact is missing or does not fit the features this code computes."""
+
+
+@dataclass
+class SentenceSelector:
+    """P(sentence answers the question) from a feature row; `threshold` decides whether to answer."""
+
+    features: list[str]
+    kind: str  # "linear" | "pickle"
+    threshold: float  # answer only when the best sentence's probability reaches it (fitted on train)
+    second_ratio: float  # quote a second sentence whose probability is at least this share of the best
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    coef: np.ndarray | None = None
+    intercept: float = 0.0
+    model: Any = None
+    trained: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_ARTIFACT) -> "SentenceSelector":
+        """Read an artifact written by the training script."""
+        try:
+            art = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SelectorError(f"không đọc được mô hình chọn câu {path}: {exc}") from None
+        if art["features"] != list(FEATURES):
+            raise SelectorError(f"mô hình chọn câu {path} được huấn luyện với bộ đặc trưng khác; "
+                                "chạy lại `python -m assistant.learn.train_selector`")
+        sel = cls(art["features"], art["kind"], float(art["threshold"]), float(art["second_ratio"]),
+                  trained=art.get("trained", {}))
+        if sel.kind == "linear":
+            sel.mean, sel.scale = np.asarray(art["mean"], np.float32), np.asarray(art["scale"], np.float32)
+            sel.coef, sel.intercept = np.asarray(art["coef"], np.float32), float(art["intercept"])
+        else:
+            with open(Path(path).with_name(art["pickle"]), "rb") as fh:
+                sel.model = pickle.load(fh)  # our own artifact, written by the training script
+        return sel
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        """Probability per row that the sentence answers."""
+        if len(rows) == 0:
+            return np.zeros(0, np.float32)
+        if self.kind == "linear":
+            z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+            return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        return self.model.predict_proba(rows)[:, 1].astype(np.float32)
+
+    def save(self, path: Path = DEFAULT_ARTIFACT) -> None:
+        """Write the artifact (JSON, plus a pickle beside it for a tree model), atomically."""
+        art: dict[str, Any] = {"features": self.features, "kind": self.kind, "threshold": self.threshold,
+                               "second_ratio": self.second_ratio, "trained": self.trained}
+        path = Path(path)
+        if self.kind == "linear":
+            art.update(mean=self.mean.tolist(), scale=self.scale.tolist(), coef=self.coef.tolist(),
+                       intercept=self.intercept)
+        else:
+            art["pickle"] = path.with_suffix(".pkl").name
+            tmp = path.with_suffix(".pkl.tmp")
+            tmp.write_bytes(pickle.dumps(self.model))
+            tmp.replace(path.with_suffix(".pkl"))
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(art, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(path)

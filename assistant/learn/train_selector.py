@@ -1,0 +1,326 @@
+"""Fit the answer selector (which sentence answers, whether to answer) on the train splits; choose on validation.
+
+Data: XQuAD-vi and UIT-ViNewsQA (fixed train/val split by article, `datasets.split_of`) and the
+'tune' part of our own paraphrase questions on the five seed articles. Each question is retrieved
+for real over an index of its data set; every candidate sentence of the top-k chunks is one row of
+`answer.features.FEATURES`, labelled 1 when it contains a gold answer. Unanswerable cases are made
+by leaving each question's own article out of its retrieved passages (as if it were not indexed),
+so the threshold learns when to abstain.
+
+Models tried: logistic regression (several C) and gradient-boosted trees; the one with the best
+validation top-1 selection accuracy is kept (ties go to the linear model: faster, no sklearn at
+run time). The threshold and the second-sentence ratio are fitted on train and reported on val.
+
+    .venv/bin/python -m assistant.learn.train_selector [--workdir /tmp/selector-work] [--limit N]
+
+writes `assistant/answer/models/selector.json` with the command, the data hashes and the scores.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from assistant.answer.features import FEATURES, candidate_spans, featurize
+from assistant.answer.selector import DEFAULT_ARTIFACT, SentenceSelector
+from assistant.config import Settings
+from assistant.learn.datasets import QAItem, SourceArticle, articles_hash, load, write_corpus
+from assistant.vi.question import analyze
+from assistant.vi.textnorm import fold
+
+K = 5  # passages per question, as the app retrieves by default (ASSISTANT_K)
+LEFTOUT_PER_SPLIT = 300  # unanswerable questions per data set and split: enough for a threshold, cheap to ask
+SECOND_RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 1.01 = never a second sentence
+C_GRID = (0.1, 1.0, 10.0)
+
+
+@dataclass
+class Examples:
+    """Feature rows of many questions: row i belongs to question `group[i]`."""
+
+    X: list[np.ndarray] = field(default_factory=list)
+    y: list[np.ndarray] = field(default_factory=list)
+    length: list[np.ndarray] = field(default_factory=list)
+    answerable: list[bool] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+
+    def add(self, X: np.ndarray, y: np.ndarray, length: np.ndarray, answerable: bool, source: str) -> None:
+        self.X.append(X), self.y.append(y), self.length.append(length)
+        self.answerable.append(answerable), self.source.append(source)
+
+    def extend(self, other: "Examples") -> None:
+        for name in ("X", "y", "length", "answerable", "source"):
+            getattr(self, name).extend(getattr(other, name))
+
+    def stacked(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, labels) of the answerable questions (the unanswerable ones only shape the threshold)."""
+        xs = [x for x, a in zip(self.X, self.answerable) if a and len(x)]
+        ys = [y for y, a, x in zip(self.y, self.answerable, self.X) if a and len(x)]
+        return np.concatenate(xs), np.concatenate(ys)
+
+
+def _norm(text: str) -> str:
+    return fold(" ".join(text.split()))
+
+
+def ensure_index(articles: Sequence[SourceArticle], workdir: Path, embeddings, exclude: Sequence[str] = ()) -> Settings:
+    """An index of the articles (minus `exclude`) under workdir, rebuilt only when their hash changes."""
+    from assistant.indexing.indexer import Indexer
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    stamp = workdir / "articles.sha256"
+    want = articles_hash(articles, exclude)
+    settings = Settings.from_env({}, corpus_dir=workdir / "corpus", index_dir=workdir / "index")
+    if stamp.exists() and stamp.read_text() == want:
+        return settings
+    write_corpus(articles, workdir / "corpus", exclude)
+    summary = Indexer(settings, embeddings=embeddings, show_progress=False).run()
+    if not summary.ok:
+        raise RuntimeError(f"index build failed in {workdir}: {summary}")
+    stamp.write_text(want)
+    return settings
+
+
+def collect(items: Sequence[QAItem], settings: Settings, embeddings, answerable: bool, source: str,
+            cache: dict[str, np.ndarray]) -> Examples:
+    """Retrieve each question for real and featurize every candidate sentence of its top-k chunks.
+
+    With `answerable=False` the question's own article is dropped from the hits (a left-out case).
+    """
+    from assistant.indexing.reader import IndexReader
+    from assistant.retrieve.retriever import HybridRetriever
+
+    retriever = HybridRetriever.from_settings(settings, IndexReader(settings, embeddings))
+    out = Examples()
+    for item in items:
+        info = analyze(item.question)
+        if answerable or not item.article_id:
+            hits = retriever.search(info.text, k=K, provinces=info.provinces)
+        else:  # as if the article were not indexed: retrieve more, drop its chunks
+            hits = [h for h in retriever.search(info.text, k=3 * K, provinces=info.provinces)
+                    if h.chunk.article_id != item.article_id][:K]
+        spans = candidate_spans(hits)
+        texts = [s.text for s in spans]
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            for t, v in zip(missing, embeddings.encode_passages(missing)):
+                cache[t] = v
+        qvec = embeddings.encode_queries([info.text])[0]
+        svecs = np.stack([cache[t] for t in texts]) if texts else None
+        X = featurize(info, hits, spans, qvec, svecs)
+        golds = [_norm(g) for g in (item.row.get("evidence") or item.answers) if g.strip()]
+        y = np.array([float(any(g in _norm(t) for g in golds)) if answerable else 0.0 for t in texts], np.float32)
+        out.add(X, y, np.array([len(t) for t in texts], np.float32), answerable, source)
+    return out
+
+
+def _fit_candidates(X: np.ndarray, y: np.ndarray) -> dict[str, object]:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    models: dict[str, object] = {}
+    for c in C_GRID:
+        models[f"logistic C={c}"] = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(X, y)
+    models["boosted trees"] = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.08, max_leaf_nodes=31,
+                                                             random_state=0).fit(X, y)
+    return models
+
+
+def _probs(model, ex: Examples) -> list[np.ndarray]:
+    return [model.predict_proba(x)[:, 1] if len(x) else np.zeros(0) for x in ex.X]
+
+
+def top1_accuracy(probs: list[np.ndarray], ex: Examples) -> float:
+    """Share of answerable questions (with a gold sentence among the candidates) whose best-scored one is gold."""
+    hits = [float(y[int(np.argmax(p))] > 0) for p, y, a in zip(probs, ex.y, ex.answerable) if a and y.sum() > 0]
+    return float(np.mean(hits)) if hits else 0.0
+
+
+def outcomes(probs: list[np.ndarray], ex: Examples, threshold: float, ratio: float) -> dict[str, float]:
+    """Answer-level rates at a threshold and second-sentence ratio (answerable: gold in quote, false abstention)."""
+    in_quote, false_abst, leftout_abst, lengths = [], [], [], []
+    for p, y, a, ln in zip(probs, ex.y, ex.answerable, ex.length):
+        best = int(np.argmax(p)) if len(p) else -1
+        answered = best >= 0 and p[best] >= threshold
+        if not a:
+            leftout_abst.append(float(not answered))
+            continue
+        false_abst.append(float(not answered))
+        if not answered:
+            in_quote.append(0.0)
+            continue
+        chosen = [best]
+        order = np.argsort(-p)
+        if len(order) > 1:
+            second = int(order[1])
+            if p[second] >= max(threshold, ratio * p[best]):
+                chosen.append(second)
+        in_quote.append(float(any(y[i] > 0 for i in chosen)))
+        lengths.append(float(sum(ln[i] for i in chosen)))
+    mean = lambda v: float(np.mean(v)) if v else 0.0  # noqa: E731
+    return {"gold_in_quote": mean(in_quote), "false_abstention": mean(false_abst),
+            "leftout_abstained": mean(leftout_abst), "quote_chars_p50": float(np.median(lengths)) if lengths else 0.0}
+
+
+def fit_threshold(probs: list[np.ndarray], ex: Examples) -> float:
+    """The threshold that maximizes (answered when answerable) + (abstained when not), on these questions."""
+    best_p = np.array([p.max() if len(p) else 0.0 for p in probs])
+    ans = np.array(ex.answerable)
+    grid = np.unique(np.quantile(best_p, np.linspace(0, 1, 201)))
+    scores = [((best_p[ans] >= t).mean() if ans.any() else 0) + ((best_p[~ans] < t).mean() if (~ans).any() else 0)
+              for t in grid]
+    return float(grid[int(np.argmax(scores))])
+
+
+def fit_ratio(probs: list[np.ndarray], ex: Examples, threshold: float) -> float:
+    """The second-sentence ratio with the most gold in the quote while quotes stay short (p50 ≤ 400 chars)."""
+    best, best_key = SECOND_RATIOS[-1], (-1.0, 0.0)
+    for r in SECOND_RATIOS:
+        o = outcomes(probs, ex, threshold, r)
+        key = (o["gold_in_quote"] if o["quote_chars_p50"] <= 400 else -1.0, r)
+        if key > best_key:
+            best, best_key = r, key
+    return best
+
+
+def _selector(name: str, model, threshold: float, ratio: float, trained: dict) -> SentenceSelector:
+    if name.startswith("logistic"):
+        scaler, lr = model.steps[0][1], model.steps[1][1]
+        return SentenceSelector(list(FEATURES), "linear", threshold, ratio, mean=scaler.mean_.astype(np.float32),
+                                scale=np.where(scaler.scale_ > 0, scaler.scale_, 1.0).astype(np.float32),
+                                coef=lr.coef_[0].astype(np.float32), intercept=float(lr.intercept_[0]),
+                                trained=trained)
+    return SentenceSelector(list(FEATURES), "pickle", threshold, ratio, model=model, trained=trained)
+
+
+def ablation(X: np.ndarray, y: np.ndarray, val: Examples, groups: dict[str, Sequence[str]]) -> dict[str, float]:
+    """Validation top-1 accuracy of the linear model without each group of signals (what each adds)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    out = {}
+    for label, names in groups.items():
+        keep = [i for i, f in enumerate(FEATURES) if f not in names]
+        m = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(X[:, keep], y)
+        probs = [m.predict_proba(x[:, keep])[:, 1] if len(x) else np.zeros(0) for x in val.X]
+        out[label] = round(top1_accuracy(probs, val), 4)
+    return out
+
+
+SIGNAL_GROUPS = {
+    "none (all signals)": (),
+    "semantic": ("sem", "sem_gap", "sem_rank_inv", "prev_sem", "next_sem"),
+    "lexical": ("lex_cov", "word_cov", "pair_hit", "lex_rank_inv", "prev_lex_cov"),
+    "figure kind": ("expects", "has_expected", "expects_missing", "count_ok"),
+    "year": ("year_asked", "year_match", "year_mismatch"),
+    "target/achieved": ("q_target", "s_target", "s_achieved", "target_agree", "target_clash"),
+    "province": ("prov_asked", "other_place", "chunk_prov_match", "index_clash"),
+    "retrieval": ("hit_rank_inv", "hit_score_rel", "dense_rank_inv", "top_article"),
+    "neighbours": ("prev_sem", "next_sem", "prev_lex_cov"),
+}
+
+
+def _sample(items: list[QAItem], n: int) -> list[QAItem]:
+    return sorted(items, key=lambda q: hashlib.sha256(q.id.encode()).hexdigest())[:n]
+
+
+def build_examples(workdir: Path, limit: int | None, embeddings) -> dict[str, Examples]:
+    """Train and val examples of every data set (answerable and left-out)."""
+    sets = {"train": Examples(), "val": Examples()}
+    cache: dict[str, np.ndarray] = {}
+    for name in ("xquad", "vinewsqa"):
+        items, arts = load(name)
+        if limit:
+            keep_articles = sorted({q.article_id for q in items})[: max(10, limit // 3)]
+            arts = [a for a in arts if a.article_id in keep_articles]
+            items = [q for q in items if q.article_id in set(keep_articles)]
+        full = ensure_index(arts, workdir / name / "full", embeddings)
+        for split in ("train", "val"):
+            qs = [q for q in items if q.split == split and q.answers]
+            qs = qs[:limit] if limit else qs
+            t = time.perf_counter()
+            sets[split].extend(collect(qs, full, embeddings, True, name, cache))
+            left = _sample(qs, min(LEFTOUT_PER_SPLIT, len(qs)) if not limit else max(3, limit // 3))
+            sets[split].extend(collect(left, full, embeddings, False, name + "-leftout", cache))
+            print(f"  {name} {split}: {len(qs)} questions + {len(left)} left out, {time.perf_counter() - t:.0f} s",
+                  file=sys.stderr)
+    items, arts = load("paraphrase")
+    seeds = ensure_index(arts, workdir / "seeds", embeddings)
+    tune = [q for q in items if q.split == "tune" and q.kind != "factcheck"]
+    sets["train"].extend(collect([q for q in tune if q.kind != "unanswerable"], seeds, embeddings, True,
+                                 "paraphrase", cache))
+    sets["train"].extend(collect([q for q in tune if q.kind == "unanswerable"], seeds, embeddings, False,
+                                 "paraphrase-unanswerable", cache))
+    return sets
+
+
+def data_hashes() -> dict[str, str]:
+    """sha256 of every data file the selector is trained or chosen on."""
+    from assistant.learn.datasets import PARAPHRASE_FILE, shared_dir
+
+    base = shared_dir()
+    files = [base / "data/xquad_vi/retrieval/corpus.jsonl", base / "data/xquad_vi/retrieval/queries.jsonl",
+             base / "data/vinewsqa_dev/vinewsqa_dev.json", PARAPHRASE_FILE]
+    return {str(p.relative_to(base) if p.is_relative_to(base) else p.name): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in files}
+
+
+def train(workdir: Path, out: Path, limit: int | None = None, command: str = "") -> dict:
+    """Build the examples, fit and choose a selector, write it to `out`; returns the training record."""
+    from assistant.indexing.embed.embeddings import load_embeddings
+
+    t0 = time.perf_counter()
+    embeddings = load_embeddings(Settings.from_env({}))
+    sets = build_examples(workdir, limit, embeddings)
+    train_ex, val_ex = sets["train"], sets["val"]
+    X, y = train_ex.stacked()
+    models = _fit_candidates(X, y)
+    val_top1 = {name: round(top1_accuracy(_probs(m, val_ex), val_ex), 4) for name, m in models.items()}
+    best_acc = max(val_top1.values())
+    # Ties (within 0.005, about one question in 200) go to a linear model: numpy-only at run time.
+    linear = [n for n in models if n.startswith("logistic") and val_top1[n] >= best_acc - 0.005]
+    chosen = max(linear, key=lambda n: val_top1[n]) if linear else max(val_top1, key=val_top1.get)
+    model = models[chosen]
+    train_probs = _probs(model, train_ex)
+    threshold = fit_threshold(train_probs, train_ex)
+    ratio = fit_ratio(train_probs, train_ex, threshold)
+    val_probs = _probs(model, val_ex)
+    record = {
+        "command": command, "model": chosen, "seconds": round(time.perf_counter() - t0, 1),
+        "data_sha256": data_hashes(), "limit": limit,
+        "train": {"questions": len(train_ex.X), "rows": int(len(y)), "positives": int(y.sum()),
+                  **outcomes(train_probs, train_ex, threshold, ratio)},
+        "validation": {"questions": len(val_ex.X), "top1_by_model": val_top1,
+                       "top1": top1_accuracy(val_probs, val_ex), **outcomes(val_probs, val_ex, threshold, ratio)},
+        "signal_ablation_val_top1": ablation(X, y, val_ex, SIGNAL_GROUPS),
+    }
+    _selector(chosen, model, threshold, ratio, record).save(out)
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: train and write the artifact."""
+    ap = argparse.ArgumentParser(prog="python -m assistant.learn.train_selector", description=__doc__.split("\n")[0])
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/selector-work"))
+    ap.add_argument("--out", type=Path, default=DEFAULT_ARTIFACT)
+    ap.add_argument("--limit", type=int, default=None, help="questions per data set and split (a quick run)")
+    args = ap.parse_args(argv)
+    cmd = "python -m assistant.learn.train_selector" + (f" --limit {args.limit}" if args.limit else "")
+    record = train(args.workdir, args.out, args.limit, cmd)
+    print(json.dumps({k: record[k] for k in ("model", "seconds", "train", "validation", "signal_ablation_val_top1")},
+                     ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
