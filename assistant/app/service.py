@@ -8,9 +8,12 @@ committed article by article and readers reload when a build commits).
 """
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -21,12 +24,20 @@ from assistant.indexing.catalog import CATALOG_FILE, Catalog, IndexCorruptError,
 from assistant.config import Settings
 from assistant.indexing.indexer import LOCK_FILE, BuildSummary, IndexBusyError, Indexer, ProgressFn
 from assistant.indexing.vectorstore import VectorStoreError
+from assistant.ingest import corpus_admin
+from assistant.ingest.articles import ArticleError
 
 log = logging.getLogger("assistant")
 # Failures a rebuild from the corpus repairs.
 BROKEN_INDEX = (IndexCorruptError, VectorStoreError, sqlite3.DatabaseError)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 RECOVERY_WAIT_S = 600
+# The warm-up question goes through the whole chain (model, vectors, catalog, lexical index, answerer),
+# so the first user question finds everything loaded.
+WARM_UP_QUESTION = "Tiền Giang đặt mục tiêu kinh tế số chiếm bao nhiêu phần trăm GRDP?"
+# Uploads: a PDF or a saved web page is larger than its text; the converted text keeps `max_article_bytes`.
+UPLOAD_MAX_BYTES = corpus_admin.converters.MAX_SOURCE_BYTES
+
 
 
 class Service:
@@ -41,6 +52,9 @@ class Service:
         self._ready = threading.Event()  # cleared while recover() rebuilds a broken index
         self._ready.set()
         self.last_summary: BuildSummary | None = None
+        self.warm_state = "idle"  # idle | warming | ready | error (shown by the UI while it warms)
+        self.warm_error = ""
+        self.audit = corpus_admin.AuditLog(settings.corpus_dir)
 
     @property
     def public_without_login(self) -> bool:
@@ -80,6 +94,47 @@ class Service:
     def warm_up(self) -> None:
         """Load the model and the index now, so the first question is as fast as the next."""
         self.assistant().warm_up()
+
+    def start_warm_up(self) -> threading.Thread:
+        """Warm up in a background thread: load everything, then answer one question through the whole chain.
+
+        `warm_state` says where it is; a failure is kept in `warm_error` (the first question reports it too).
+        """
+        def run() -> None:
+            self.warm_state = "warming"
+            try:
+                self.warm_up()
+                if self.settings.backend == "extractive":  # a generative backend would spend a model call
+                    self.ask(WARM_UP_QUESTION)
+                self.warm_state = "ready"
+            except Exception as exc:  # noqa: BLE001 - reported to the user, the app keeps running
+                self.warm_error = self.error_text(exc)
+                self.warm_state = "error"
+                log.warning("warm-up failed: %s", exc)
+
+        self.warm_state = "warming"
+        thread = threading.Thread(target=run, daemon=True, name="warm-up")
+        thread.start()
+        return thread
+
+    @staticmethod
+    def user_message(exc: BaseException) -> str | None:
+        """The Vietnamese message of an error the user can act on; None for a bug."""
+        from assistant.errors import user_message
+
+        return user_message(exc)
+
+    @staticmethod
+    def error_text(exc: BaseException) -> str:
+        """A Vietnamese message for an error the user can act on, else a generic one naming its type."""
+        return Service.user_message(exc) or f"Đã xảy ra lỗi không mong muốn ({type(exc).__name__}). Vui lòng thử lại."
+
+    @staticmethod
+    def known_provinces() -> list[str]:
+        """Every province name of the gazetteer, sorted (for choosing an article's province)."""
+        from assistant.vi import gazetteer
+
+        return sorted(p.name for p in gazetteer.PROVINCES)
 
     def stream(self, question: str, **kwargs):
         """Stream an answer (see Assistant.stream); recovers from a broken index like `ask`."""
@@ -164,6 +219,133 @@ class Service:
             return self.rebuild(full=True)
         finally:
             self._ready.set()
+
+
+    @staticmethod
+    def answering_figures(answer: Answer) -> list[int]:
+        """Indices into `answer.figures` of the figures that answer the question (not every number quoted).
+
+        A figure answers when it is of the kind asked ('%', a rank, a count of the asked noun) and the words
+        around it in its sentence (up to the neighbouring figures) share the most words with the question;
+        one best figure per cited source. A question that asks for no figure gets none.
+        """
+        from assistant.vi.question import analyze
+        from assistant.vi.textnorm import fold
+
+        if not answer.figures or answer.abstained or answer.claims:
+            return []
+        info = analyze(answer.resolved_question or answer.question)
+        if info.expects in (None, "doc"):
+            return []
+        words = lambda t: set(re.findall(r"\w+", fold(t)))  # noqa: E731
+        asked = words(info.text) | set(info.focus)
+        quotes = {c.n: c.quote for c in answer.citations}
+        best: dict[int | None, tuple[int, list[int]]] = {}
+        for i, f in enumerate(answer.figures):
+            if info.expects == "%" and f.unit != "%":
+                continue
+            if info.expects == "rank" and f.unit != "rank":
+                continue
+            if info.expects == "number" and f.unit in ("%", "rank"):
+                continue
+            needle = f.source_text or f.text
+            text = quotes.get(f.citation or 0, "")
+            if needle not in text:
+                text = answer.answer
+            left, found, right = text.partition(needle)
+            if not found:
+                continue
+            # This figure's own clause: what follows it up to the next clause ("214 dịch vụ công … một phần"),
+            # weighted double, and what precedes it back to the previous comma ("kinh tế số chiếm 8,59%").
+            right = re.split(r"[;,(]|\d", right, maxsplit=1)[0]
+            left = re.split(r"[;,)]|\d", left)[-1]
+            score = 2 * len(asked & words(right)) + len(asked & words(left))
+            top = best.get(f.citation)
+            if top is None or score > top[0]:
+                best[f.citation] = (score, [i])
+            elif score == top[0]:
+                top[1].append(i)
+        return sorted(i for _, ids in best.values() for i in ids)
+
+    # -- the corpus, seen and changed from the UI ---------------------------------------------------------
+    def index_status(self) -> dict:
+        """Articles, chunks, provinces and the time of the last build ({} fields empty without an index)."""
+        cat = self.catalog()
+        if cat is None:
+            return {"articles": 0, "chunks": 0, "provinces": [], "built": "", "exists": False}
+        try:
+            last = json.loads(cat.get_meta("last_build", "{}") or "{}")
+            built = time.strftime("%H:%M %d/%m/%Y", time.localtime(last["finished_at"])) if "finished_at" in last else ""
+            return {"articles": len(cat.articles()), "chunks": cat.count_chunks(), "provinces": cat.provinces(),
+                    "built": built, "exists": True}
+        finally:
+            cat.close()
+
+    def articles(self):
+        """The indexed articles (catalog rows), sorted by province, then date (newest first), then title."""
+        cat = self.catalog()
+        if cat is None:
+            return []
+        try:
+            rows = cat.articles()
+        finally:
+            cat.close()
+        rows.sort(key=lambda a: a.title.casefold())
+        rows.sort(key=lambda a: a.date or "", reverse=True)
+        return sorted(rows, key=lambda a: (a.province or "~").casefold())
+
+    def article_title(self, article_id: str) -> str:
+        """The title of an indexed article ('' when unknown)."""
+        return next((a.title for a in self.articles() if a.id == article_id), "")
+
+    def trash_entries(self):
+        """Deleted articles that can be restored, newest first."""
+        return corpus_admin.trash_entries(self.settings.corpus_dir)
+
+    def audit_entries(self, limit: int = 200) -> list[dict]:
+        """The latest audit-log entries, newest first."""
+        return self.audit.entries(limit)
+
+    def add_upload(self, name: str, data: bytes, *, user: str = "") -> tuple[str, str]:
+        """Store one uploaded file (name checked, size and content validated); (file name, title) or ArticleError."""
+        corpus_admin.check_upload_name(name)
+        if len(data) > UPLOAD_MAX_BYTES:
+            raise ArticleError(Path(name), f"tệp quá lớn ({len(data) / 1e6:.1f} MB, giới hạn "
+                                           f"{UPLOAD_MAX_BYTES / 1e6:.0f} MB)".replace(".", ","))
+        target, art = corpus_admin.save_article_bytes(self.settings.corpus_dir, name, data,
+                                                      self.settings.max_article_bytes)
+        self.audit.record("them", user, article=art.id, file=target.name, title=art.title, from_file=name)
+        return target.name, art.title
+
+    def add_pasted(self, *, user: str = "", **fields: str) -> tuple[str, str]:
+        """Store pasted text as an article; (file name, title) or ArticleError."""
+        target, art = corpus_admin.save_pasted(self.settings.corpus_dir, max_bytes=self.settings.max_article_bytes,
+                                               **fields)
+        self.audit.record("them", user, article=art.id, file=target.name, title=art.title)
+        return target.name, art.title
+
+    def trash_article(self, article_id: str, *, user: str = "") -> corpus_admin.TrashEntry:
+        """Move an article to the trash (restorable) and log it; FileNotFoundError if there is none."""
+        title = self.article_title(article_id)
+        entry = corpus_admin.trash_article(self.settings.corpus_dir, article_id)
+        self.audit.record("xoa", user, article=article_id, file=entry.original_name, title=title,
+                          trash=entry.trash_name)
+        return entry
+
+    def restore_article(self, trash_name: str, *, user: str = "") -> Path:
+        """Move a trashed article back; ArticleError when its name is taken now (nothing changes then)."""
+        path = corpus_admin.restore_article(self.settings.corpus_dir, trash_name)
+        self.audit.record("khoi-phuc", user, article=path.stem, file=path.name, trash=trash_name)
+        return path
+
+    def rebuild_logged(self, full: bool = False, progress: ProgressFn | None = None, *, user: str = "",
+                       reason: str = "") -> BuildSummary:
+        """`rebuild`, recorded in the audit log with its summary."""
+        summary = self.rebuild(full=full, progress=progress)
+        self.audit.record("xay-dung-lai", user, full=bool(full), reason=reason, added=summary.added,
+                          updated=summary.updated, removed=summary.removed, errors=len(summary.errors),
+                          seconds=round(summary.seconds, 1))
+        return summary
 
 
 def warn_if_exposed(settings: Settings, echo: Callable[[str], None] = print) -> str:

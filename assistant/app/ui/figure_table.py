@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import astuple, dataclass, fields
 
 from assistant.vi import figures as figs
@@ -75,4 +76,91 @@ def to_csv(rows: list[FigureRow]) -> str:
     return buf.getvalue()
 
 
+
+
+# --- the tab's view: readable rows, year and text filters, the CSV named for its filter -----------------------------
+VIEW_HEADERS = ("Số liệu", "Giá trị", "Đơn vị", "Năm", "Trích câu trong bài", "Tỉnh/thành", "Bài viết", "Ngày")
+VIEW_WIDTHS = ["10%", "7%", "7%", "5%", "41%", "9%", "13%", "8%"]
+EXPORT_HEADERS = ("Số liệu (như trong bài)", "Giá trị (số)", "Đơn vị", "Năm", "Câu trong bài", "Tỉnh/thành",
+                  "Bài viết", "Ngày", "Mã bài")
+EXCERPT_CHARS = 70  # context kept each side of the figure in the table (the CSV keeps the whole sentence)
+_YEAR = re.compile(r"\b(?:năm|nam)\s+((?:19|20)\d{2})\b|\b((?:19|20)\d{2})\b", re.I)
+
+
+def year_of(row: FigureRow) -> str:
+    """The year a figure is stated for: the year named nearest before it in its sentence, else after it,
+    else the article's year ('' when none is known)."""
+    at = row.sentence.find(row.figure)
+    # A parenthesis closed before the figure is about another figure: "2025 … 15% (đến năm 2030 đạt 25%); … 10%".
+    head = re.sub(r"\([^()]*\)", " ", row.sentence[:max(at, 0)])
+    before = [m for m in _YEAR.finditer(head)]
+    if before:
+        m = before[-1]
+        return m.group(1) or m.group(2)
+    after = _YEAR.search(row.sentence, max(at, 0) + len(row.figure))
+    if after:
+        return after.group(1) or after.group(2)
+    return row.date[:4] if row.date else ""
+
+
+def vi_number(value: float) -> str:
+    """A value as a Vietnamese-locale spreadsheet reads a number: decimal comma, no grouping ('8,59', '2212325')."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return text.replace(".", ",")
+
+
+def excerpt(row: FigureRow) -> str:
+    """The part of the sentence around the figure (whole words), so a row stays a few lines tall."""
+    s = row.sentence
+    at = s.find(row.figure)
+    if at < 0 or len(s) <= 2 * EXCERPT_CHARS + len(row.figure):
+        return s
+    a, b = max(0, at - EXCERPT_CHARS), min(len(s), at + len(row.figure) + EXCERPT_CHARS)
+    if a > 0:
+        a = s.find(" ", a) + 1 or a
+    if b < len(s):
+        b = s.rfind(" ", 0, b) if s.rfind(" ", 0, b) > at + len(row.figure) else b
+    return ("…" if a > 0 else "") + s[a:b].strip() + ("…" if b < len(s) else "")
+
+
+def filter_view(rows: list[FigureRow], province: str | None = "", year: str | None = "",
+                query: str | None = "") -> list[FigureRow]:
+    """`filter_rows`, then only the figures stated for `year` (when given)."""
+    out = filter_rows(rows, province, query)
+    return [r for r in out if year_of(r) == year] if year else out
+
+
+def years(rows: list[FigureRow]) -> list[str]:
+    """The years of the rows, newest first."""
+    return sorted({y for y in map(year_of, rows) if y}, reverse=True)
+
+
+def view_table(rows: list[FigureRow]) -> list[list[object]]:
+    """Rows for the tab, in VIEW_HEADERS order."""
+    return [[r.figure, vi_number(r.value), r.unit, year_of(r), excerpt(r), r.province, r.title, r.date] for r in rows]
+
+
+def export_csv(rows: list[FigureRow]) -> str:
+    """The CSV of exactly these rows: the figure as written, its value in Vietnamese notation, the whole sentence."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(EXPORT_HEADERS)
+    for r in rows:
+        w.writerow([r.figure, vi_number(r.value), r.unit, year_of(r), r.sentence, r.province, r.title, r.date,
+                    r.article_id])
+    return buf.getvalue()
+
+
+def csv_filename(province: str | None, year: str | None, query: str | None, today: str) -> str:
+    """'so-lieu_tien-giang_2021_thue-bao_2024-05-02.csv': what was filtered and when."""
+    def slug(text: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", fold(text or "")).strip("-")[:40]
+
+    parts = ["so-lieu", slug(province or "") or "tat-ca-tinh", year or "moi-nam"]
+    if slug(query or ""):
+        parts.append(slug(query or ""))
+    return "_".join(parts + [today]) + ".csv"
+
+
 assert len(HEADERS) == len(fields(FigureRow))
+assert len(VIEW_HEADERS) == len(VIEW_WIDTHS)

@@ -9,6 +9,7 @@ False
 from __future__ import annotations
 
 import html
+import re
 from urllib.parse import urlparse
 
 from assistant.types import Answer, Citation
@@ -33,6 +34,38 @@ CSS = """
 .muted{color:var(--body-text-color-subdued)}
 .empty-state{color:var(--body-text-color-subdued);padding:12px}
 #figures-table,#articles-table{--font-mono:var(--font)}  /* sentences, not code: the mono font lacks Vietnamese glyphs */
+.answer-text{white-space:pre-wrap;line-height:1.55}
+.answer a.cite{font-weight:600;text-decoration:none;border-radius:4px;padding:0 2px;background:#dbeafe;color:#1e3a8a}
+.answer a.cite:hover{background:#bfdbfe}
+.understood{font-size:.88em;color:var(--body-text-color-subdued);border-left:3px solid #93c5fd;padding:2px 8px;margin-bottom:6px}
+.msg-sources,.fallback{margin-top:10px}
+.src-title{font-weight:600;font-size:.9em;margin:6px 0}
+.src-text .quote{background:#fef9c3;border-radius:2px}
+.src-text mark.fig{background:#f59e0b;color:#111;font-weight:700;padding:0 2px;border-radius:3px}
+.src-card.flash{animation:srcflash 1.6s ease-out 1}
+@keyframes srcflash{0%{box-shadow:0 0 0 4px #2563eb;background:#dbeafe}100%{box-shadow:none}}
+.failed{border-left:4px solid #dc2626;background:#fef2f2;padding:6px 10px;margin:8px 0;border-radius:4px}
+.failed ul{margin:4px 0 0 18px}
+.fallback{border-top:1px dashed var(--border-color-primary);padding-top:6px}
+.copy-text{display:none}
+.msg-actions{margin-top:6px}
+.copy-src{font-size:.85em;border:1px solid var(--border-color-primary);border-radius:6px;padding:2px 10px;
+  background:var(--background-fill-secondary);cursor:pointer}
+.copy-src.done::after{content:" ✓ đã chép"}
+#warm-notice .notice{margin:0}
+.fig-count{color:var(--body-text-color-subdued);font-size:.9em;padding:4px 0}
+.audit-table{width:100%;border-collapse:collapse;font-size:.9em}
+.audit-table td,.audit-table th{border-bottom:1px solid var(--border-color-primary);padding:3px 6px;text-align:left}
+.confirm-box{border:2px solid #dc2626;border-radius:8px;padding:8px 12px;background:#fef2f2}
+.api-note{color:var(--body-text-color-subdued);font-size:.85em;text-align:center;padding:6px}
+#examples{gap:6px}
+@media (max-width: 640px){
+  #intro p{display:none}
+  #chatbot{height:50vh !important;min-height:0 !important}
+  #examples{flex-wrap:nowrap !important;overflow-x:auto;padding-bottom:2px}
+  #examples .example-q{flex:0 0 auto !important;white-space:nowrap;min-width:0 !important;width:auto !important}
+  [role=tablist] button{padding:6px 8px !important;font-size:.9em}
+}
 """
 
 VERDICT_BADGE = {"khớp": ("ok", "✓ khớp với nguồn"), "khác": ("bad", "✗ khác với nguồn"),
@@ -141,3 +174,152 @@ def status_html(n_articles: int, n_chunks: int, when: str, warning: str = "") ->
     warn = f'<div class="notice">{esc(warning)}</div>' if warning else ""
     return (f'{warn}<div class="muted">{n_articles} bài viết · {n_chunks} đoạn đã lập chỉ mục'
             + (f" · cập nhật {esc(when)}" if when else "") + "</div>")
+
+
+# --- an answer as one chat message: its text with clickable [n], then its own sources ------------------------------
+_CITE = re.compile(r"\[(\d{1,2})\]")
+FOUND_LABEL = "có trong câu trích dẫn"
+FAILED_LABEL = "không có trong nguồn được trích"
+
+
+def _linked_answer_text(answer: Answer, msg_id: str) -> str:
+    """The answer text, escaped, with each [n] a link to this message's source n (its quote as the tooltip)."""
+    quotes = {c.n: c.quote for c in answer.citations}
+    out, pos = [], 0
+    for m in _CITE.finditer(answer.answer):
+        n = int(m.group(1))
+        out.append(esc(answer.answer[pos:m.start()]))
+        if n in quotes:
+            out.append(f'<a class="cite" href="#{msg_id}-s{n}" title="{esc(quotes[n][:300])}">[{n}]</a>')
+        else:
+            out.append(esc(m.group(0)))
+        pos = m.end()
+    out.append(esc(answer.answer[pos:]))
+    return "".join(out)
+
+
+def _spans(text: str, needles: list[str]) -> list[tuple[int, int]]:
+    """Non-overlapping spans of the needles in `text` (each needle at its first free place, as a whole token)."""
+    spans: list[tuple[int, int]] = []
+    for needle in needles:
+        if not needle:
+            continue
+        for m in re.finditer(re.escape(needle), text):
+            s, e = m.span()
+            before = text[s - 1] if s else " "
+            after = text[e] if e < len(text) else " "
+            if before.isalnum() or (after.isdigit()) or any(s < b and a < e for a, b in spans):
+                continue
+            spans.append((s, e))
+            break
+    return sorted(spans)
+
+
+def highlighted_quote_passage(c: Citation, figures: list[str]) -> str:
+    """The chunk with the quote marked softly and the answering figures inside it highlighted strongly."""
+    text = c.text
+    s, e = c.quote_start, c.quote_end
+    if not (0 <= s < e <= len(text)) or text[s:e] != c.quote:
+        s = text.find(c.quote) if c.quote else -1
+        e = s + len(c.quote)
+    if s < 0:
+        return esc(text)
+    quote = text[s:e]
+    inner, pos = [], 0
+    for fs, fe in _spans(quote, figures):
+        inner.append(esc(quote[pos:fs]))
+        inner.append(f'<mark class="fig">{esc(quote[fs:fe])}</mark>')
+        pos = fe
+    inner.append(esc(quote[pos:]))
+    return f'{esc(text[:s])}<span class="quote">{"".join(inner)}</span>{esc(text[e:])}'
+
+
+def message_source_card(c: Citation, msg_id: str, figures: list[str]) -> str:
+    """A source inside a chat message: anchored as `{msg_id}-s{n}` so that message's [n] can reach it."""
+    meta = [esc(x) for x in (c.province, c.date) if x]
+    link = safe_url(c.url)
+    if link:
+        label = c.source or urlparse(link).netloc
+        meta.append(f'<a href="{esc(link)}" target="_blank" rel="noopener noreferrer nofollow">{esc(label)}</a>')
+    elif c.source:
+        meta.append(esc(c.source))
+    return (f'<div class="src-card" id="{esc(msg_id)}-s{c.n}"><div class="src-head"><span class="num">{c.n}</span>'
+            f'{esc(c.title or c.article_id)}</div><div class="src-meta">{" · ".join(meta) or "không rõ nguồn"}</div>'
+            f'<div class="src-text">{highlighted_quote_passage(c, figures)}</div></div>')
+
+
+def answering_badges(answer: Answer, answering: list[int]) -> str:
+    """Badges for the figures that answer the question only: found in the cited sentence, or not."""
+    chosen = [answer.figures[i] for i in answering if 0 <= i < len(answer.figures)]
+    out = []
+    for f in chosen:
+        ref = f" [{f.citation}]" if f.citation else ""
+        if f.verified:
+            out.append(f'<span class="badge ok" title="{FOUND_LABEL}">✓ {esc(f.text)}{esc(ref)} — {FOUND_LABEL}</span>')
+        else:
+            out.append(f'<span class="badge bad" title="{FAILED_LABEL}">✗ {esc(f.text)}{esc(ref)} — '
+                       f'{FAILED_LABEL}</span>')
+    return f'<div class="figures">{"".join(out)}</div>' if out else ""
+
+
+def failed_figures(answer: Answer) -> str:
+    """For a flagged (generative) answer: which figures could not be found in their cited source."""
+    bad = [f for f in answer.figures if not f.verified]
+    if not (answer.flagged and bad):
+        return ""
+    items = "".join(f'<li><span class="badge bad">✗ {esc(f.text)}</span> '
+                    f'{"không có trong nguồn [" + str(f.citation) + "]" if f.citation else "không dẫn nguồn"}'
+                    f'{(" (nguồn ghi: " + esc(f.source_text) + ")") if f.source_text else ""}</li>' for f in bad)
+    return f'<div class="failed"><b>Số liệu không kiểm chứng được:</b><ul>{items}</ul></div>'
+
+
+def copy_text(answer: Answer) -> str:
+    """The answer with its sources as plain text (title, publisher, date, link), as a journalist pastes it."""
+    lines = [answer.answer.strip()]
+    if answer.citations:
+        lines += ["", "Nguồn:"]
+        for c in answer.citations:
+            parts = [c.title or c.article_id] + [x for x in (c.source, c.province, c.date) if x]
+            lines.append(f"[{c.n}] " + " — ".join(parts) + (f" — {c.url}" if safe_url(c.url or "") else ""))
+    return "\n".join(lines)
+
+
+def answer_message(answer: Answer, msg_id: str, answering: list[int] | None = None) -> str:
+    """One assistant chat message: notices, how a follow-up was understood, the text with clickable [n],
+    the answering figures' badges, then this answer's own sources and a copy-with-sources button."""
+    answering = list(answering or [])
+    figs_by_cite: dict[int, list[str]] = {}
+    for i in answering:
+        if 0 <= i < len(answer.figures) and answer.figures[i].verified:
+            f = answer.figures[i]
+            figs_by_cite.setdefault(f.citation or 0, []).append(f.source_text or f.text)
+    parts = [f'<div class="answer" id="{esc(msg_id)}">']
+    if answer.notice:
+        parts.append(f'<div class="notice">{esc(answer.notice)}</div>')
+    if answer.resolved_question:
+        parts.append(f'<div class="understood">Đã hiểu là: “{esc(answer.resolved_question)}”</div>')
+    parts.append(f'<div class="answer-text">{_linked_answer_text(answer, msg_id)}</div>')
+    if answer.claims:
+        parts.append(claims_table(answer))
+    else:
+        parts.append(failed_figures(answer) or answering_badges(answer, answering))
+    if answer.citations:
+        parts.append('<div class="msg-sources"><div class="src-title">Nguồn của câu trả lời này</div>')
+        parts += [message_source_card(c, msg_id, figs_by_cite.get(c.n, []) + figs_by_cite.get(0, []))
+                  for c in answer.citations]
+        parts.append("</div>")
+    elif answer.retrieved:
+        nearest = [Citation(n=i, article_id=r.article_id, chunk_id=r.chunk_id, title=r.title, province=r.province,
+                            date="", url="", quote="", text=r.text) for i, r in enumerate(answer.retrieved[:3], 1)]
+        parts.append('<div class="msg-sources"><div class="src-title">Các đoạn gần nhất (không trả lời câu hỏi)</div>')
+        parts += [message_source_card(c, msg_id + "-gan", []) for c in nearest]
+        parts.append("</div>")
+    if answer.fallback is not None:
+        fb = answer.fallback
+        parts.append('<div class="fallback"><div class="src-title">Câu trả lời trích nguyên văn từ nguồn</div>')
+        parts.append(f'<div class="answer-text">{_linked_answer_text(fb, msg_id + "-tn")}</div>')
+        parts += [message_source_card(c, msg_id + "-tn", []) for c in fb.citations]
+        parts.append("</div>")
+    parts.append('<div class="msg-actions"><button class="copy-src" type="button">Sao chép kèm nguồn</button></div>')
+    parts.append(f'<div class="copy-text">{esc(copy_text(answer))}</div></div>')
+    return "".join(p for p in parts if p)
