@@ -112,6 +112,8 @@ class FigureCheck:
     verified: bool
     citation: int | None
     source_text: str = ""  # the source's own wording when it differs or matches
+    answers: bool = False  # one of the figures that answer the question (not just a number in the quote)
+    in_quote: bool = False  # stated in the cited sentence itself, not only elsewhere in the chunk
 
 
 @dataclass
@@ -154,6 +156,7 @@ class Answer:
     flagged: bool = False  # a generative answer whose figures or citations did not verify
     notice: str = ""  # a message for the user (e.g. the LLM was unreachable)
     fallback: "Answer | None" = None  # the extractive answer given alongside a flagged one
+    key_figures: list[str] = field(default_factory=list)  # the figures that answer, as written in the quotes
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the fields of the CLI contract first."""

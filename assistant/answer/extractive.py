@@ -21,9 +21,11 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from assistant.answer.features import Span, candidate_spans, featurize
+from assistant.answer.compose import (abstention, asks_superlative, asks_which_place, compose, coverage_note,
+                                      year_note)
+from assistant.answer.features import Span, candidate_spans, featurize, question_years, sentence_cues
 from assistant.answer.selector import SentenceSelector
-from assistant.types import ABSTAIN_PREFIX, Answer, Citation, Hit
+from assistant.types import Answer, Hit
 from assistant.vi.question import QuestionInfo
 
 # Sentence vectors kept per process: ~1.5 kB each, so 20,000 cost ~30 MB and cover every sentence of the
@@ -50,6 +52,7 @@ class ExtractiveAnswerer:
         self.encoder = encoder
         self.selector = selector or SentenceSelector.load()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._active = self.selector.for_inputs(encoder is not None)
 
     def rank(self, info: QuestionInfo, hits: Sequence[Hit]) -> list[Span]:
         """Every candidate span of the hits with `score` = P(it answers), in reading order."""
@@ -57,7 +60,7 @@ class ExtractiveAnswerer:
         if not spans:
             return spans
         qvec, svecs = self._vectors(info.text, [s.text for s in spans])
-        probs = self.selector.predict(featurize(info, hits, spans, qvec, svecs))
+        probs = self.selector.for_inputs(qvec is not None).predict(featurize(info, hits, spans, qvec, svecs))
         for s, p in zip(spans, probs):
             s.score = float(p)
         return spans
@@ -70,31 +73,53 @@ class ExtractiveAnswerer:
             missing = ", ".join(p for p in info.provinces if not any(p in h.chunk.provinces for h in hits))
             return abstention(info, hits, missing)
         spans = self.rank(info, hits)
-        groups = [[p] for p in info.provinces] if len(info.provinces) > 1 else [info.provinces]
+        ranking = asks_superlative(info) and not info.provinces
+        by_place = len(info.provinces) > 1 or ranking or (asks_which_place(info) and not info.provinces)
+        if len(info.provinces) > 1:
+            groups = [[p] for p in info.provinces]
+        elif by_place:  # "tỉnh nào …": each province the retrieved articles are about gets its line
+            groups = [[p] for p in dict.fromkeys(h.chunk.province for h in hits if h.chunk.province)]
+        else:
+            groups = [info.provinces]
         chosen: list[Span] = []
         for group in groups:
-            pool = [s for s in spans if not group or set(group) & set(s.hit.chunk.provinces)]
-            picked = self.select(pool, single=len(groups) == 1)
+            pool = [s for s in spans if not group or (set(group) & set(s.hit.chunk.provinces) if not by_place
+                                                     else s.hit.chunk.province in group)]
+            picked = self.select(pool, single=len(groups) == 1, info=info)
             chosen.extend(s for s in picked if s not in chosen)
         if not chosen:
             return abstention(info, hits, "")
-        return compose(info, hits, chosen, by_province=len(groups) > 1)
+        if ranking:
+            covered = list(dict.fromkeys(s.hit.chunk.province for s in chosen if s.hit.chunk.province))
+            note = coverage_note(covered)
+        else:
+            note = year_note(info, chosen)
+        return compose(info, hits, chosen, by_province=by_place, note=note)
 
-    def select(self, pool: Sequence[Span], *, single: bool = True) -> list[Span]:
-        """The best span if it reaches the threshold, and a second one close to it (single-topic answers)."""
+    def select(self, pool: Sequence[Span], *, single: bool = True, info: QuestionInfo | None = None) -> list[Span]:
+        """The best span if it reaches the threshold, and a second one close to it (single-topic answers).
+
+        A figure question that names no year gets both the result and the target when the sources have both.
+        """
         if not pool:
             return []
         best = max(pool, key=lambda s: s.score)
-        if best.score < self.selector.threshold:
+        if best.score < self._active.threshold:
             return []
         out = [best]
-        if single:
-            rest = [s for s in pool if s is not best and _disjoint(s, best)
-                    and " ".join(s.text.split()) != " ".join(best.text.split())]
-            second = max(rest, key=lambda s: s.score, default=None)
-            if second is not None and second.score >= max(self.selector.threshold,
-                                                          self.selector.second_ratio * best.score):
-                out.append(second)
+        if not single:
+            return out
+        rest = [s for s in pool if s is not best and _disjoint(s, best)
+                and " ".join(s.text.split()) != " ".join(best.text.split())]
+        second = max(rest, key=lambda s: s.score, default=None)
+        if second is not None and second.score >= max(self._active.threshold, self._active.second_ratio * best.score):
+            out.append(second)
+        elif info is not None and info.expects and not question_years(info):
+            best_target = sentence_cues(best.text)[0]
+            other = [s for s in rest if sentence_cues(s.text)[0] != best_target
+                     and s.hit.chunk.article_id == best.hit.chunk.article_id and s.score >= self._active.threshold]
+            if other:
+                out.append(max(other, key=lambda s: s.score))
         return out
 
     def _vectors(self, question: str, texts: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -125,44 +150,3 @@ def _disjoint(a: Span, b: Span) -> bool:
 
 def _covers_provinces(info: QuestionInfo, hits: list[Hit]) -> bool:
     return any(set(info.provinces) & set(h.chunk.provinces) for h in hits)
-
-
-def compose(info: QuestionInfo, hits: list[Hit], spans: list[Span], *, by_province: bool) -> Answer:
-    """Answer text with [n] after each quote, and one citation per chunk used."""
-    citations: dict[str, Citation] = {}
-    lines = []
-    for s in spans:
-        c = s.hit.chunk
-        cit = citations.get(c.chunk_id)
-        if cit is None:
-            cit = citations[c.chunk_id] = Citation(
-                n=len(citations) + 1, article_id=c.article_id, chunk_id=c.chunk_id, title=c.title,
-                province=c.province, date=c.date, url=c.url, quote=s.text, text=c.text, source=c.source,
-                quote_start=s.start, quote_end=s.end)
-        else:  # a second quote from the same chunk: widen the cited span to cover both
-            lo, hi = min(cit.quote_start, s.start), max(cit.quote_end, s.end)
-            cit.quote_start, cit.quote_end, cit.quote = lo, hi, c.text[lo:hi]
-        quote = s.text
-        if s.start > 0 and not _starts_sentence(c.text, s.start):
-            quote = "…" + quote
-        if s.end < len(c.text) and c.text[s.end - 1] not in ".!?…”\"":
-            quote = quote + "…"
-        lead = f"{c.province}: " if by_province and c.province else ""
-        lines.append(f"{lead}{quote} [{cit.n}]")
-    return Answer(question=info.text, answer="\n".join(lines), abstained=False,
-                  citations=sorted(citations.values(), key=lambda x: x.n), kind="answer")
-
-
-def _starts_sentence(text: str, pos: int) -> bool:
-    before = text[:pos].rstrip(" \t")
-    return not before or before[-1] in ".!?…\n:”\""
-
-
-def abstention(info: QuestionInfo, hits: list[Hit], missing_provinces: str) -> Answer:
-    """A plain 'not found' answer; the nearest sources are still listed in `retrieved`."""
-    about = f" về {missing_provinces}" if missing_provinces else ""
-    if not missing_provinces and info.provinces:
-        about = f" về câu hỏi này cho {', '.join(info.provinces)}"
-    text = (f"{ABSTAIN_PREFIX}{about} trong các bài viết hiện có. "
-            "Các đoạn gần nhất được liệt kê bên dưới để bạn tự đối chiếu.")
-    return Answer(question=info.text, answer=text, abstained=True, kind="abstain")

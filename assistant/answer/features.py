@@ -10,7 +10,7 @@ target cues, province match, the chunk's retrieval rank and score, and the sente
 >>> hits = [Hit(Passage("a:0", "a", 0, 0, len(text), text, province="Tiền Giang"), 1.0)]
 >>> spans = candidate_spans(hits)
 >>> rows = featurize(analyze("Năm 2021 kinh tế số chiếm bao nhiêu % GRDP?"), hits, spans)
->>> rows.shape == (2, len(FEATURES)), rows[0][FEATURES.index("year_match")], rows[1][FEATURES.index("year_mismatch")]
+>>> rows.shape == (2, len(FEATURES)), float(rows[0][FEATURES.index("year_match")]), float(rows[1][FEATURES.index("year_mismatch")])
 (True, 1.0, 1.0)
 """
 from __future__ import annotations
@@ -37,6 +37,9 @@ MAX_QUOTE_CHARS = 320
 # Topical word pairs say more than single syllables ("nop_thue" vs "thue"): the weight from issue 2's dev
 # sweep, kept as the coverage feature's definition (the selector learns how much coverage matters).
 PAIR_WEIGHT = 1.6
+
+# The counted noun follows its number within a few words: "862 doanh nghiệp", "105.800 tem truy xuất".
+COUNT_NOUN_WINDOW, COUNT_NOUN_WORDS = 40, 4
 
 FEATURES = (
     "sem", "sem_gap", "sem_rank_inv", "lex_cov", "word_cov", "pair_hit", "lex_rank_inv",
@@ -153,8 +156,9 @@ def counts_noun(text: str, f: figs.Figure, noun: str) -> bool:
     head = noun.split()[0]
     if fold(f.unit).split()[:1] == [head]:
         return True
-    after = lexical_tokens(text[f.end:f.end + 40], pairs=False)
-    return head in after[:4] + [w for t in after[:2] if t in ABBREVIATIONS for w in ABBREVIATIONS[t].split()[:1]]
+    after = lexical_tokens(text[f.end:f.end + COUNT_NOUN_WINDOW], pairs=False)
+    return head in after[:COUNT_NOUN_WORDS] + [w for t in after[:2] if t in ABBREVIATIONS
+                                               for w in ABBREVIATIONS[t].split()[:1]]
 
 
 def question_years(info: QuestionInfo) -> set[str]:
@@ -171,6 +175,16 @@ def sentence_cues(text: str) -> tuple[bool, bool]:
     """(states a target, states a result) from cue words of the folded sentence."""
     f = fold(text)
     return bool(_TARGET_CUES.search(f)), bool(_ACHIEVED_CUES.search(f))
+
+
+def nearest_cue(text: str) -> str | None:
+    """'target' or 'achieved': the kind of the last cue word in `text` (the words before a figure), else None."""
+    f = fold(text)
+    last_t = max((m.end() for m in _TARGET_CUES.finditer(f)), default=-1)
+    last_a = max((m.end() for m in _ACHIEVED_CUES.finditer(f)), default=-1)
+    if last_t == last_a:
+        return None
+    return "target" if last_t > last_a else "achieved"
 
 
 def featurize(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span],

@@ -73,12 +73,16 @@ def _clean_reply(text: str) -> str:
     return text.strip()
 
 
+# Quote shown when no sentence of a cited chunk shares a word with the reply: about one news sentence.
+FALLBACK_QUOTE_CHARS = 200
+
+
 def _best_quote(answer: str, chunk: str) -> tuple[str, int, int]:
     from assistant.ingest.chunking import split_sentences
     from assistant.vi.tokens import lexical_tokens
 
     want = set(lexical_tokens(answer))
-    best, best_score = (0, min(len(chunk), 200)), -1.0
+    best, best_score = (0, min(len(chunk), FALLBACK_QUOTE_CHARS)), -1.0
     for s, e in split_sentences(chunk):
         toks = set(lexical_tokens(chunk[s:e]))
         score = len(toks & want) / (1 + len(toks) ** 0.5)

@@ -44,6 +44,12 @@ class SentenceSelector:
     intercept: float = 0.0
     model: Any = None
     trained: dict = field(default_factory=dict)
+    # The same decision without the semantic signals, for an answerer that has no embedding model.
+    without_semantic: "SentenceSelector | None" = None
+
+    def for_inputs(self, has_vectors: bool) -> "SentenceSelector":
+        """The selector to use: the full one, or the one fitted without semantic signals when there are no vectors."""
+        return self if has_vectors or self.without_semantic is None else self.without_semantic
 
     @classmethod
     def load(cls, path: Path = DEFAULT_ARTIFACT) -> "SentenceSelector":
@@ -52,37 +58,53 @@ class SentenceSelector:
             art = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise SelectorError(f"không đọc được mô hình chọn câu {path}: {exc}") from None
-        if art["features"] != list(FEATURES):
+        if art["features"] != list(FEATURES) and not set(art["features"]) <= set(FEATURES):
             raise SelectorError(f"mô hình chọn câu {path} được huấn luyện với bộ đặc trưng khác; "
                                 "chạy lại `python -m assistant.learn.train_selector`")
+        sel = cls._from_dict(art, Path(path))
+        if art.get("without_semantic"):
+            sel.without_semantic = cls._from_dict(art["without_semantic"], Path(path))
+        return sel
+
+    @classmethod
+    def _from_dict(cls, art: dict, path: Path) -> "SentenceSelector":
         sel = cls(art["features"], art["kind"], float(art["threshold"]), float(art["second_ratio"]),
                   trained=art.get("trained", {}))
         if sel.kind == "linear":
             sel.mean, sel.scale = np.asarray(art["mean"], np.float32), np.asarray(art["scale"], np.float32)
             sel.coef, sel.intercept = np.asarray(art["coef"], np.float32), float(art["intercept"])
         else:
-            with open(Path(path).with_name(art["pickle"]), "rb") as fh:
+            with open(path.with_name(art["pickle"]), "rb") as fh:
                 sel.model = pickle.load(fh)  # our own artifact, written by the training script
         return sel
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
-        """Probability per row that the sentence answers."""
+        """Probability per row (a row of all FEATURES) that the sentence answers."""
         if len(rows) == 0:
             return np.zeros(0, np.float32)
+        if self.features != list(FEATURES):
+            rows = rows[:, [FEATURES.index(f) for f in self.features]]
         if self.kind == "linear":
             z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
             return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
         return self.model.predict_proba(rows)[:, 1].astype(np.float32)
 
-    def save(self, path: Path = DEFAULT_ARTIFACT) -> None:
-        """Write the artifact (JSON, plus a pickle beside it for a tree model), atomically."""
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of a linear selector (and of its no-semantic variant)."""
         art: dict[str, Any] = {"features": self.features, "kind": self.kind, "threshold": self.threshold,
                                "second_ratio": self.second_ratio, "trained": self.trained}
-        path = Path(path)
         if self.kind == "linear":
             art.update(mean=self.mean.tolist(), scale=self.scale.tolist(), coef=self.coef.tolist(),
                        intercept=self.intercept)
-        else:
+        if self.without_semantic is not None:
+            art["without_semantic"] = self.without_semantic.to_dict()
+        return art
+
+    def save(self, path: Path = DEFAULT_ARTIFACT) -> None:
+        """Write the artifact (JSON, plus a pickle beside it for a tree model), atomically."""
+        path = Path(path)
+        art = self.to_dict()
+        if self.kind != "linear":
             art["pickle"] = path.with_suffix(".pkl").name
             tmp = path.with_suffix(".pkl.tmp")
             tmp.write_bytes(pickle.dumps(self.model))

@@ -2,7 +2,7 @@
 
 >>> checks, bad_refs = verify_figures("Đạt 8,59% GRDP [1].", {1: "chiếm 8,59% GRDP của tỉnh"})
 >>> [(c.text, c.verified) for c in checks], bad_refs
-[('8,59%', True)], []
+([('8,59%', True)], [])
 """
 from __future__ import annotations
 
@@ -61,7 +61,13 @@ def verify_figures(answer_text: str, sources: dict[int, str]) -> tuple[list[Figu
 def verify_answer(answer: Answer) -> Answer:
     """Fill `answer.figures` and set `flagged` when a figure or a citation does not check out."""
     sources = {c.n: c.text for c in answer.citations}
+    quotes = {c.n: c.quote for c in answer.citations}
     checks, bad_refs = verify_figures(answer.answer, sources)
+    key = {" ".join(k.split()) for k in answer.key_figures}
+    for c in checks:
+        c.answers = " ".join(c.text.split()) in key
+        c.in_quote = c.citation in quotes and figs.find_in(
+            figs.Figure(c.text, 0, len(c.text), c.value, c.unit, ""), quotes[c.citation]) is not None
     answer.figures = checks
     answer.flagged = bool(bad_refs) or any(not c.verified for c in checks)
     if bad_refs:

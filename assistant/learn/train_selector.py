@@ -304,8 +304,32 @@ def train(workdir: Path, out: Path, limit: int | None = None, command: str = "")
                        "top1": top1_accuracy(val_probs, val_ex), **outcomes(val_probs, val_ex, threshold, ratio)},
         "signal_ablation_val_top1": ablation(X, y, val_ex, SIGNAL_GROUPS),
     }
-    _selector(chosen, model, threshold, ratio, record).save(out)
+    sel = _selector(chosen, model, threshold, ratio, record)
+    sel.without_semantic = fit_without_semantic(X, y, train_ex, val_ex, record)
+    sel.save(out)
     return record
+
+
+def fit_without_semantic(X: np.ndarray, y: np.ndarray, train_ex: Examples, val_ex: Examples,
+                         record: dict) -> SentenceSelector:
+    """The linear selector over every signal but the semantic ones (for an answerer without an embedder)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    names = [f for f in FEATURES if f not in SIGNAL_GROUPS["semantic"]]
+    cols = [FEATURES.index(f) for f in names]
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(X[:, cols], y)
+    sub = lambda ex: [model.predict_proba(x[:, cols])[:, 1] if len(x) else np.zeros(0) for x in ex.X]  # noqa: E731
+    tp = sub(train_ex)
+    threshold = fit_threshold(tp, train_ex)
+    ratio = fit_ratio(tp, train_ex, threshold)
+    vp = sub(val_ex)
+    rec = {"validation": {"top1": top1_accuracy(vp, val_ex), **outcomes(vp, val_ex, threshold, ratio)}}
+    record["without_semantic"] = rec["validation"]
+    sel = _selector("logistic", model, threshold, ratio, rec)
+    sel.features = names
+    return sel
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -135,6 +135,11 @@ COUNT_UNITS: dict[str, tuple[str, ...]] = {
     "lần": ("lần",), "bậc": ("bậc",), "km": ("km",), "ha": ("ha",), "tấn": ("tấn",),
     "tháng": ("tháng",), "năm": ("năm",),  # durations: "9 tháng", "5 năm"
 }
+# How far back a date word ("ngày", "sáng") or a document word ("Kế hoạch số") may stand before a number, in
+# characters: the longest such lead-in of the seed articles ("rạng sáng", "Nghị quyết số") plus a space or two.
+DATE_WORD_WINDOW = 12
+DOC_WORD_WINDOW = 30
+YEAR_MIN, YEAR_MAX = 1900, 2100  # a bare 4-digit number in this range is read as a year ("Index 2022")
 _DURATION_UNITS = ("tháng", "năm")  # "5 năm 2021": năm starts a year, not a unit
 
 _STRICT_UNITS = frozenset({"%", "date", "time", "quarter"})
@@ -393,7 +398,7 @@ def _meaning(m: re.Match[str], work: str) -> tuple[float, str, float | None, str
     if g("xn"):
         n, d = parse_number(g("xn")), parse_number(g("xd"))
         if 1 <= n <= 31 and 1 <= d <= 12:
-            after_date_word = _DATE_PREFIX_RE.search(work, max(0, m.start() - 12), m.start())
+            after_date_word = _DATE_PREFIX_RE.search(work, max(0, m.start() - DATE_WORD_WINDOW), m.start())
             if after_date_word or n > d:  # "ngày 5/5", "đến 30/6"; "12/12 huyện" stays a count
                 return (*_date(0, int(d), int(n)), None, "")
         return n, "rank", d, ""
@@ -409,7 +414,7 @@ def _meaning(m: re.Match[str], work: str) -> tuple[float, str, float | None, str
         number *= Decimal(10) ** sum(_SCALE_POWER.get(w, 0) for w in words)
     unit = _lookup(_UNIT_TABLE, g("unit")) if g("unit") else ""
     value = _to_float(number, g("num"))
-    if not unit and not scale_word and _DIGITS_RE.fullmatch(g("num")) and 1900 <= value <= 2100:
+    if not unit and not scale_word and _DIGITS_RE.fullmatch(g("num")) and YEAR_MIN <= value <= YEAR_MAX:
         unit = "year"  # a bare "2022" in "ICT Index 2022"
     return value, unit, None, scale_word
 
@@ -434,7 +439,7 @@ def extract_figures(text: str) -> list[Figure]:
         if meaning is None:
             continue
         value, unit, denominator, scale_word = meaning
-        if not unit and not scale_word and _DOC_NUMBER_BEFORE.search(fold(work[max(0, m.start() - 30):m.start()])):
+        if not unit and not scale_word and _DOC_NUMBER_BEFORE.search(fold(work[max(0, m.start() - DOC_WORD_WINDOW):m.start()])):
             unit = "doc"  # "Kế hoạch 370", "Nghị quyết số 01", "phiên bản 2.0": a name, not a quantity
         s, e = m.span()
         if starts is not None and ends is not None:

@@ -323,11 +323,15 @@ def provinces_in(text: str) -> list[str]:
     return list(dict.fromkeys(m.province for m in find_provinces(text)))
 
 
+# A title names the article's subject; three body mentions of another province are needed to outweigh it
+# (set on the seeds, where titles name the province once and bodies name neighbours in passing).
+TITLE_WEIGHT = 3
+
 def main_province(text: str, title: str = "") -> str | None:
     """The province an article is about: most mentions (title mentions weigh 3x), ties broken by first mention; None if none."""
     score: dict[str, int] = {}
     # Title mentions come before body mentions in reading order, so they win ties.
-    for weight, part in ((3, title), (1, text)):
+    for weight, part in ((TITLE_WEIGHT, title), (1, text)):
         for m in find_provinces(part):
             score[m.province] = score.get(m.province, 0) + weight
     # max() keeps the first of equal scores and dicts keep first-mention order.

@@ -13,6 +13,8 @@ from assistant.vi import gazetteer
 _NOT_NAME_WORDS = frozenset("""phó chủ tịch giám đốc bộ sở ủy ban nhân dân tỉnh thành phố tổng bí thư trưởng thủ tướng
     chính phủ hội đồng công ty trung tâm nhà nước quốc ông bà anh chị đồng chí theo tại trong năm ngày tháng các những
     của và với khi đến từ thủ đô""".split())
+# Vietnamese personal names have 2 to 4 syllables (family, middle, given): 'Mai Xuân Liêm', 'Nguyễn Thị Thanh Hà'.
+MIN_NAME_SYLLABLES, MAX_NAME_SYLLABLES = 2, 4
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -28,7 +30,7 @@ def person_names(text: str) -> list[str]:
         for m in gazetteer.find_provinces(cand):  # "Thanh Hóa Mai Xuân Liêm" → "Mai Xuân Liêm"
             cand = cand.replace(m.surface, "|")
         cand = cand.replace("Việt Nam", "|")
-        names.extend(p for p in (" ".join(x.split()) for x in cand.split("|")) if 2 <= len(p.split()) <= 4)
+        names.extend(p for p in (" ".join(x.split()) for x in cand.split("|")) if MIN_NAME_SYLLABLES <= len(p.split()) <= MAX_NAME_SYLLABLES)
 
     for m in _WORD.finditer(text):
         w = m.group()

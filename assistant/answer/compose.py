@@ -1,0 +1,153 @@
+"""Write the answer for the reader: the figure first (its year, achieved or target), then the quotes with [n].
+
+Only figures copied from the quoted sentences appear in the text, so the answer can never state a
+number that is not in a source.
+
+>>> from assistant.answer.features import candidate_spans
+>>> from assistant.types import Hit, Passage
+>>> from assistant.vi.question import analyze
+>>> text = "Năm 2021, kinh tế số Tiền Giang đạt 8,59% GRDP."
+>>> hits = [Hit(Passage("a:0", "a", 0, 0, len(text), text, province="Tiền Giang"), 1.0)]
+>>> print(compose(analyze("Kinh tế số Tiền Giang chiếm bao nhiêu % GRDP?"), hits, candidate_spans(hits)).answer)
+8,59% (năm 2021, đã đạt) [1]
+“Năm 2021, kinh tế số Tiền Giang đạt 8,59% GRDP.” [1]
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from assistant.answer.features import Span, has_expected, nearest_cue, question_years, sentence_cues
+from assistant.types import ABSTAIN_PREFIX, Answer, Citation, Hit
+from assistant.vi import figures as figs
+from assistant.vi.question import QuestionInfo
+from assistant.vi.textnorm import fold
+from assistant.vi.tokens import lexical_tokens
+
+# Words around a figure that tell what it measures: about ten words before it and six after (characters).
+KEY_CONTEXT_BEFORE, KEY_CONTEXT_AFTER = 60, 40
+_YEAR = re.compile(r"\b(?:19[5-9]\d|20\d\d)\b")
+# "Tỉnh nào …?": the reader needs the place named on each line.
+_WHICH_PLACE = re.compile(r"\b(?:tinh nao|dia phuong nao|noi nao|tinh thanh nao|thanh pho nao|o dau)\b")
+# "… cao nhất?": a ranking the corpus can only give among the articles it holds.
+_SUPERLATIVE = re.compile(r"\b(?:cao nhat|thap nhat|nhieu nhat|it nhat|dan dau|dung dau|tot nhat|lon nhat"
+                          r"|nho nhat|kem nhat|manh nhat|nhanh nhat)\b")
+
+
+def asks_which_place(info: QuestionInfo) -> bool:
+    """'Tỉnh nào …?' or 'ở đâu?'."""
+    return bool(_WHICH_PLACE.search(info.folded))
+
+
+def asks_superlative(info: QuestionInfo) -> bool:
+    """'… cao nhất?', 'dẫn đầu', …: a ranking question."""
+    return bool(_SUPERLATIVE.search(info.folded))
+
+
+def key_figure(info: QuestionInfo, text: str) -> figs.Figure | None:
+    """The figure of the asked kind in a sentence, the one whose neighbouring words match the question best."""
+    if not info.expects or info.expects == "doc":
+        return None
+    found = [f for f in figs.extract_figures(text) if f.is_quantity and has_expected(info, [f])]
+    if not found:
+        return None
+    focus = set(info.focus)
+
+    def overlap(f: figs.Figure) -> int:
+        near = text[max(0, f.start - KEY_CONTEXT_BEFORE):f.end + KEY_CONTEXT_AFTER]
+        return len(focus & set(lexical_tokens(near, pairs=False)))
+
+    return max(found, key=lambda f: (overlap(f), -f.start))
+
+
+def figure_status(text: str, f: figs.Figure, article_date: str = "") -> tuple[str, str]:
+    """(year, 'đã đạt' | 'mục tiêu' | '') of a figure: the nearest year, and the cue word nearest before it.
+
+    Without a cue, a year after the article's own year is a target and an earlier one a result.
+    """
+    years = [(abs(m.start() - f.start), m.group()) for m in _YEAR.finditer(text)
+             if not (f.start <= m.start() < f.end)]
+    year = min(years)[1] if years else ""
+    cue = nearest_cue(text[:f.start])
+    if cue is None:
+        target, achieved = sentence_cues(text)
+        cue = "target" if target and not achieved else "achieved" if achieved and not target else None
+    if cue is None and year and article_date[:4].isdigit():
+        cue = "target" if year > article_date[:4] else "achieved" if year < article_date[:4] else None
+    return year, {"target": "mục tiêu", "achieved": "đã đạt"}.get(cue or "", "")
+
+
+def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, by_province: bool = False,
+            note: str = "") -> Answer:
+    """Answer text: a figure-first line when a figure is asked, then each quote with [n]; one citation per chunk."""
+    citations: dict[str, Citation] = {}
+    lines: list[str] = []
+    leads: list[str] = []
+    keys: list[str] = []
+    for s in spans:
+        c = s.hit.chunk
+        cit = citations.get(c.chunk_id)
+        if cit is None:
+            cit = citations[c.chunk_id] = Citation(
+                n=len(citations) + 1, article_id=c.article_id, chunk_id=c.chunk_id, title=c.title,
+                province=c.province, date=c.date, url=c.url, quote=s.text, text=c.text, source=c.source,
+                quote_start=s.start, quote_end=s.end)
+        else:  # a second quote from the same chunk: widen the cited span to cover both
+            lo, hi = min(cit.quote_start, s.start), max(cit.quote_end, s.end)
+            cit.quote_start, cit.quote_end, cit.quote = lo, hi, c.text[lo:hi]
+        quote = s.text
+        if s.start > 0 and not _starts_sentence(c.text, s.start):
+            quote = "…" + quote
+        if s.end < len(c.text) and c.text[s.end - 1] not in ".!?…”\"":
+            quote = quote + "…"
+        place = f"{c.province}: " if by_province and c.province else ""
+        f = key_figure(info, s.text)
+        lead = ""
+        if f is not None:
+            year, status = figure_status(s.text, f, c.date)
+            detail = ", ".join(x for x in (f"năm {year}" if year else "", status) if x)
+            lead = f"{f.text}" + (f" ({detail})" if detail else "") + f" [{cit.n}]"
+            keys.append(f.text)
+        if by_province:  # one block per province: its figure, then its quote
+            lines.append(f"{place}{lead}\n“{quote}” [{cit.n}]" if lead else f"{place}“{quote}” [{cit.n}]")
+        else:
+            leads += [lead] if lead else []
+            lines.append(f"“{quote}” [{cit.n}]")
+    head = [note] if note else []
+    if leads:
+        head.append("; ".join(leads))
+    return Answer(question=info.text, answer="\n".join(head + lines), abstained=False,
+                  citations=sorted(citations.values(), key=lambda x: x.n), kind="answer", key_figures=keys)
+
+
+def year_note(info: QuestionInfo, spans: Sequence[Span]) -> str:
+    """'Bài viết chỉ có số liệu năm 2021 …' when the asked year is in none of the quotes but other years are."""
+    asked = question_years(info)
+    if not asked or not info.expects:
+        return ""
+    stated = {y for s in spans for y in _YEAR.findall(s.text)}
+    if not stated or stated & asked:
+        return ""
+    return (f"Bài viết không nêu số liệu cho năm {', '.join(sorted(asked))}; số liệu có trong nguồn là của năm "
+            f"{', '.join(sorted(stated))}:")
+
+
+def coverage_note(provinces: Sequence[str]) -> str:
+    """The caveat of a ranking question: only the provinces of the articles held are compared."""
+    return (f"Lưu ý: chỉ so sánh trong các bài viết hiện có (về {', '.join(provinces)}), "
+            "không phải bảng xếp hạng toàn quốc.")
+
+
+def _starts_sentence(text: str, pos: int) -> bool:
+    before = text[:pos].rstrip(" \t")
+    return not before or before[-1] in ".!?…\n:”\""
+
+
+def abstention(info: QuestionInfo, hits: Sequence[Hit], missing_provinces: str) -> Answer:
+    """A plain 'not found' answer; the nearest sources are still listed in `retrieved`."""
+    about = f" về {missing_provinces}" if missing_provinces else ""
+    if not missing_provinces and info.provinces:
+        about = f" về câu hỏi này cho {', '.join(info.provinces)}"
+    text = (f"{ABSTAIN_PREFIX}{about} trong các bài viết hiện có. "
+            "Các đoạn gần nhất được liệt kê bên dưới để bạn tự đối chiếu.")
+    return Answer(question=info.text, answer=text, abstained=True, kind="abstain")
