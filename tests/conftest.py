@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -10,30 +9,12 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
-MODEL_DIR = ROOT / "models" / "multilingual-e5-small"
-# The raw seeds and the shared data live next to the project (../shared), never inside it.
-SHARED = Path(os.environ.get("ASSISTANT_TEST_SHARED", ROOT.parent / "shared"))
-SEEDS = SHARED / "seeds"
-SEED_IDS = sorted(p.stem for p in CORPUS.glob("*.txt"))
+# One place for every path the tests use; ../shared comes from ASSISTANT_SHARED_DIR (default: beside the project).
+from tests.support.paths import (ARTIFACTS, CORPUS, DEV_QA, MODEL_DIR, ROOT, SEED_IDS, SEEDS, SHARED, raw_body,
+                                 settings_for)
 
-_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
-
-
-def raw_body(path: Path) -> str:
-    """A corpus file's text without its front matter, exactly as stored (the article as received)."""
-    text = path.read_text(encoding="utf-8")
-    m = _FRONT_MATTER.match(text)
-    return text[m.end():] if m else text
-
-
-def settings_for(corpus_dir: Path, index_dir: Path, env: dict[str, str] | None = None, **overrides):
-    """Settings read from an explicit environment (never the developer's ASSISTANT_* variables)."""
-    from assistant.config import Settings
-
-    return Settings.from_env(env or {}, corpus_dir=corpus_dir, index_dir=index_dir, **overrides)
-
+__all__ = ["ARTIFACTS", "CORPUS", "DEV_QA", "MODEL_DIR", "ROOT", "SEED_IDS", "SEEDS", "SHARED", "raw_body",
+           "settings_for", "RecordingEmbeddings"]
 
 @pytest.fixture(scope="session")
 def pycache_dir(tmp_path_factory) -> Path:
