@@ -29,6 +29,7 @@ WARM_MS = 240_000  # the model loads and the warm-up question runs on a busy 2-c
 ANSWER_MS = 90_000
 DT_QUESTION = "Đồng Tháp có bao nhiêu dịch vụ công trực tuyến một phần?"
 DT_TITLE = "Đồng Tháp: Tạo giá trị mới từ chuyển đổi số"
+HG_QUESTION = "Hậu Giang xếp hạng DTI thứ mấy năm 2021?"
 TG_QUESTION = "Tiền Giang đặt mục tiêu năng suất lao động tăng bao nhiêu mỗi năm?"
 # English strings Gradio shows by itself (issue 15's list); none may be visible or in a tooltip/label.
 ENGLISH = ["Drop File Here", "Click to Upload", "Use via API", "Copy message", "Copy table data", "Fullscreen",
@@ -92,19 +93,19 @@ def test_warm_up_notice_then_first_answer_about_as_fast_as_the_next(page, app):
         shot(page, "00-dang-nap", full=False)
     expect(notice).to_have_text("", timeout=WARM_MS)
     first = ask(page, DT_QUESTION)
-    second = ask(page, TG_QUESTION)
-    shot(page, "01-hai-cau-tra-loi")
-    # The answer stage itself takes a few seconds per question on this machine; what warm-up guarantees is that
-    # the first question pays no model or index loading on top (that was +9 s before).
-    assert first <= 2 * second + 2.0, (first, second)
+    second = ask(page, HG_QUESTION)
+    third = ask(page, TG_QUESTION)
+    shot(page, "01-ba-cau-tra-loi")
+    # The first question pays no model, index or sentence loading on top of the answer itself (+9 s before).
+    assert first <= 1.5 * max(second, third) + 2.0, (first, second, third)
 
 
 def test_each_answer_keeps_its_own_sources_and_its_cite_reaches_them(page):
     msgs = answers(page)
-    expect(msgs).to_have_count(2)
+    expect(msgs).to_have_count(3)
     first, second = msgs.nth(0), msgs.nth(1)
     expect(first.locator(".msg-sources .src-card .src-head")).to_contain_text([DT_TITLE])
-    expect(second.locator(".msg-sources .src-card").first).to_contain_text("Tiền Giang")
+    expect(msgs.nth(2).locator(".msg-sources .src-card").first).to_contain_text("Tiền Giang")
     # The earlier answer's [1] still points at the earlier answer's source, inside that message.
     cite = first.locator("a.cite").first
     target = cite.get_attribute("href").lstrip("#")

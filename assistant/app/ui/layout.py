@@ -61,7 +61,7 @@ def build_app(service: Service) -> gr.Blocks:
         warm_timer = gr.Timer(1.0, active=True)
         asked = gr.State([])
 
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays visible, none behind "⋯"
             with gr.Tab("Hỏi đáp", id="chat"):
                 chatbot = gr.Chatbot(label="Hội thoại", show_label=False, height=560, render_markdown=False,
                                      sanitize_html=True, elem_id="chatbot", buttons=[], feedback_options=None,
@@ -71,7 +71,7 @@ def build_app(service: Service) -> gr.Blocks:
                                        for q in EXAMPLES]
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(label="Câu hỏi", show_label=False, scale=5, elem_id="question",
-                                          placeholder="Nhập câu hỏi, ví dụ: Tiền Giang xếp hạng DTI thứ mấy?",
+                                          placeholder="Nhập câu hỏi…",
                                           max_length=settings.max_question_chars, lines=1)
                     send = gr.Button("Hỏi", variant="primary", scale=1, min_width=70, elem_id="ask-btn")
                 note = gr.HTML(elem_id="ask-note")
@@ -157,7 +157,7 @@ def build_app(service: Service) -> gr.Blocks:
         refresh_outputs = [status, province, fig_province, articles, remove_id, trash, audit]
         fig_io = {"fn": h.figures, "inputs": [fig_province, fig_year, fig_query],
                   "outputs": [fig_table, fig_count, fig_download, fig_year], **private}
-        demo.load(h.refresh, outputs=refresh_outputs, **private)
+        demo.load(h.refresh, outputs=refresh_outputs, show_progress="hidden", **private)
         demo.load(**fig_io)
         quiet = {"show_progress": "hidden", **private}
         demo.load(h.warm_notice, outputs=[warm, warm_timer], **quiet)

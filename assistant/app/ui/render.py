@@ -64,7 +64,8 @@ CSS = """
   #chatbot{height:50vh !important;min-height:0 !important}
   #examples{flex-wrap:nowrap !important;overflow-x:auto;padding-bottom:2px}
   #examples .example-q{flex:0 0 auto !important;white-space:nowrap;min-width:0 !important;width:auto !important}
-  [role=tablist] button{padding:6px 8px !important;font-size:.9em}
+  .gradio-container{padding-left:8px !important;padding-right:8px !important}
+  [role=tablist] button, [role=tab]{padding:6px 7px !important;font-size:.88em !important;min-width:0 !important}
 }
 """
 
@@ -250,7 +251,11 @@ def message_source_card(c: Citation, msg_id: str, figures: list[str]) -> str:
 
 def answering_badges(answer: Answer, answering: list[int]) -> str:
     """Badges for the figures that answer the question only: found in the cited sentence, or not."""
-    chosen = [answer.figures[i] for i in answering if 0 <= i < len(answer.figures)]
+    chosen, seen = [], set()
+    for i in answering:  # the same figure stated twice in a quote is one badge
+        if 0 <= i < len(answer.figures) and (answer.figures[i].text, answer.figures[i].citation) not in seen:
+            seen.add((answer.figures[i].text, answer.figures[i].citation))
+            chosen.append(answer.figures[i])
     out = []
     for f in chosen:
         ref = f" [{f.citation}]" if f.citation else ""
@@ -292,7 +297,9 @@ def answer_message(answer: Answer, msg_id: str, answering: list[int] | None = No
     for i in answering:
         if 0 <= i < len(answer.figures) and answer.figures[i].verified:
             f = answer.figures[i]
-            figs_by_cite.setdefault(f.citation or 0, []).append(f.source_text or f.text)
+            needles = figs_by_cite.setdefault(f.citation or 0, [])
+            if (f.source_text or f.text) not in needles:
+                needles.append(f.source_text or f.text)
     parts = [f'<div class="answer" id="{esc(msg_id)}">']
     if answer.notice:
         parts.append(f'<div class="notice">{esc(answer.notice)}</div>')
