@@ -20,7 +20,8 @@ from typing import Callable, Sequence
 from filelock import FileLock, Timeout
 
 from assistant.types import Answer
-from assistant.indexing.catalog import CATALOG_FILE, Catalog, IndexCorruptError, quarantine
+from assistant.indexing.catalog import CATALOG_FILE, Catalog, IndexCorruptError
+from assistant.indexing.quarantine import quarantine
 from assistant.config import Settings
 from assistant.indexing.indexer import LOCK_FILE, BuildSummary, IndexBusyError, Indexer, ProgressFn
 from assistant.indexing.vectorstore import VectorStoreError
@@ -83,9 +84,12 @@ class Service:
         return self._assistant
 
     def ask(self, question: str, *, province: str | None = None, history: Sequence[str] = (),
-            factcheck: bool | None = None) -> Answer:
-        """Answer a question; a missing or broken index is rebuilt once, then the question retried."""
-        kwargs = {"province": province, "history": history, "factcheck": factcheck}
+            factcheck: bool | None = None, k: int | None = None) -> Answer:
+        """Answer a question; a missing or broken index is rebuilt once, then the question retried.
+
+        `k` is the number of passages retrieved (default: the ASSISTANT_K setting).
+        """
+        kwargs = {"province": province, "history": history, "factcheck": factcheck, "k": k}
         try:
             return self.assistant().ask(question, **kwargs)
         except BROKEN_INDEX as exc:

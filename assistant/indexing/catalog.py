@@ -11,8 +11,6 @@ leaves every article either in its previous or in its new state.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -33,16 +31,6 @@ SCHEMA_VERSION = "2"
 
 class IndexCorruptError(AssistantError, RuntimeError):
     """The index folder exists but cannot be read; rebuilding it fixes this."""
-
-
-def quarantine(index_dir: Path) -> Path | None:
-    """Move a broken index folder aside (kept for inspection); returns where it went."""
-    index_dir = Path(index_dir)
-    if not index_dir.exists() or not any(index_dir.iterdir()):
-        return None
-    target = index_dir.with_name(f"{index_dir.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
-    shutil.move(str(index_dir), str(target))
-    return target
 
 
 @dataclass(frozen=True)
@@ -74,6 +62,21 @@ CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
 """
 _CHUNK_SELECT = """SELECT c.rowid, c.chunk_id, c.article_id, c.idx, c.start, c.end, c.text, c.mentions,
   a.title, a.province, a.date, a.source, a.url FROM chunks c JOIN articles a ON a.id = c.article_id"""
+
+
+_CHUNK_COLUMNS = """c.rowid, c.chunk_id, c.article_id, c.idx, c.start, c.end, c.text, c.mentions,
+  a.title, a.province, a.date, a.source, a.url"""
+_FTS = lexical.FTS_TABLE
+# Retrieval's candidates in one read: the BM25 top k and the dense ids (a JSON array), each chunk once with its
+# BM25 score (NULL when only dense found it). Constant text, so each connection prepares it once.
+_CANDIDATES_SQL = f"""WITH lex(rowid, score) AS MATERIALIZED (
+  SELECT rowid, -bm25({_FTS}) FROM {_FTS} WHERE {_FTS} MATCH :match ORDER BY bm25({_FTS}) LIMIT :k),
+ids(rowid) AS (SELECT rowid FROM chunks WHERE chunk_id IN (SELECT value FROM json_each(:ids))
+               UNION SELECT rowid FROM lex)
+SELECT {_CHUNK_COLUMNS}, lex.score FROM ids JOIN chunks c ON c.rowid = ids.rowid
+  JOIN articles a ON a.id = c.article_id LEFT JOIN lex ON lex.rowid = c.rowid"""
+_DENSE_ONLY_SQL = f"""SELECT {_CHUNK_COLUMNS}, NULL FROM chunks c JOIN articles a ON a.id = c.article_id
+  WHERE c.chunk_id IN (SELECT value FROM json_each(:ids))"""
 
 
 def _passage(row: tuple) -> Passage:
@@ -243,6 +246,23 @@ class Catalog:
         """Every committed chunk."""
         for r in self.conn.execute(f"{_CHUNK_SELECT} ORDER BY c.article_id, c.idx"):
             yield _passage(r)
+
+    def candidates(self, question: str, dense_ids: Sequence[str], k: int
+                   ) -> tuple[dict[str, Passage], list[tuple[Passage, float]]]:
+        """Retrieval's candidates in one catalog read: (committed chunks among `dense_ids` by id,
+        the k best BM25 matches of `question` as (chunk, score), best first).
+
+        The same results as `chunks_by_id(dense_ids)` and `keyword_search(question, k)`, in one
+        prepared statement instead of three queries.
+        """
+        expr = lexical.match_expression(question)
+        params = {"ids": json.dumps(list(dense_ids)), "match": expr, "k": k}
+        rows = self.conn.execute(_DENSE_ONLY_SQL if expr is None else _CANDIDATES_SQL, params).fetchall()
+        wanted = set(dense_ids)
+        by_id = {r[1]: _passage(r[:-1]) for r in rows if r[1] in wanted}
+        keyword = sorted(((by_id.get(r[1]) or _passage(r[:-1]), r[-1]) for r in rows if r[-1] is not None),
+                         key=lambda ps: (-ps[1], ps[0].rowid))
+        return by_id, keyword
 
     def keyword_search(self, question: str, k: int) -> list[tuple[Passage, float]]:
         """BM25 matches as (chunk, score), best first."""

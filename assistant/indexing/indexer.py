@@ -24,12 +24,13 @@ from tqdm import tqdm
 
 from assistant.indexing.embed import traced_encoder
 from assistant.ingest.articles import Article, ArticleError, article_id, corpus_files, parse_article, read_article_bytes
-from assistant.indexing.catalog import Catalog, IndexCorruptError, quarantine
+from assistant.indexing.catalog import Catalog, IndexCorruptError
 from assistant.ingest.chunking import CHUNKER_VERSION, Chunker
 from assistant.types import Passage
 from assistant.config import Settings
 from assistant.indexing.embed.embeddings import SentenceEmbeddings, fingerprint_for, load_embeddings
 from assistant.indexing.lexical import LEXICAL_VERSION
+from assistant.indexing.quarantine import quarantine
 from assistant.indexing.vectorstore import VectorStore, embedded_store_missing
 from assistant.errors import AssistantError
 

@@ -32,13 +32,30 @@ def delete(conn: sqlite3.Connection, rowids: Iterable[int]) -> None:
     conn.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", ((r,) for r in rowids))
 
 
-def search(conn: sqlite3.Connection, question: str, k: int = 20) -> list[tuple[int, float]]:
-    """(rowid, score) of the k best BM25 matches, best first; score is positive, higher is better."""
+# The BM25 query: one constant statement, so sqlite3's statement cache prepares it once per connection.
+# The catalog embeds the same query in its one-read candidate fetch (`Catalog.candidates`).
+SEARCH_SQL = (f"SELECT rowid, bm25({FTS_TABLE}) AS s FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match "
+              "ORDER BY s LIMIT :k")
+
+
+def match_expression(question: str) -> str | None:
+    """The FTS5 MATCH expression of a question: its tokens, quoted, OR-ed; None when it has none.
+
+    >>> match_expression("Tiền Giang 8,59%?")
+    '"tien" OR "giang" OR "8,59" OR "%" OR "tien_giang" OR "giang_8,59" OR "8,59_%"'
+    >>> match_expression("là gì?") is None
+    True
+    """
     toks = query_tokens(question)
     if not toks:
+        return None
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in toks)
+
+
+def search(conn: sqlite3.Connection, question: str, k: int = 20) -> list[tuple[int, float]]:
+    """(rowid, score) of the k best BM25 matches, best first; score is positive, higher is better."""
+    expr = match_expression(question)
+    if expr is None:
         return []
-    expr = " OR ".join('"' + t.replace('"', '""') + '"' for t in toks)
-    rows = conn.execute(
-        f"SELECT rowid, bm25({FTS_TABLE}) AS s FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY s LIMIT ?",
-        (expr, k)).fetchall()
+    rows = conn.execute(SEARCH_SQL, {"match": expr, "k": k}).fetchall()
     return [(rowid, -score) for rowid, score in rows]

@@ -52,7 +52,11 @@ class IndexReader:
         return cat
 
     def close(self) -> None:
-        """Close this thread's catalog connection (other threads' close with their thread)."""
+        """Close the vector store and this thread's catalog connection (other threads' close with their thread).
+
+        The store's connection closes once the queries running on it return; the reader is not used after.
+        """
+        self.store.close()
         cat = getattr(self._local, "catalog", None)
         if cat is not None:
             cat.close()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -61,24 +62,51 @@ def make_client(settings: Settings):
         raise VectorStoreError(f"không mở được kho vector {path}: {exc}") from None
 
 
-def _forget_cached_system(path: str) -> None:
-    # Chroma caches one engine per folder per process; that engine does not see vectors written by
-    # another process, so a reader drops it (without stopping it: queries in flight finish).
+def _forget_cached_system(path: str):
+    """Drop Chroma's cached engine of a folder (without stopping it); returns it, or None.
+
+    Chroma caches one engine per folder per process; that engine does not see vectors written by
+    another process, so a reader reopening takes a fresh one and stops the old one once idle.
+    """
     from chromadb.api.shared_system_client import SharedSystemClient
 
-    SharedSystemClient._identifier_to_system.pop(path, None)
     SharedSystemClient._identifier_to_refcount.pop(path, None)
+    return SharedSystemClient._identifier_to_system.pop(path, None)
+
+
+class _Handle:
+    """One connection (client, collection, the engine it started) and the calls running on it."""
+
+    def __init__(self, client, collection, system=None):
+        self.client, self.collection, self.system = client, collection, system
+        self.users = 0
+        self.retired = False
+
+    def close(self) -> None:
+        """Release the connection: stop the embedded engine it started, close an HTTP client."""
+        try:
+            if self.system is not None:
+                self.system.stop()  # frees the engine's HNSW segments and SQLite connections
+            else:
+                self.client.close()
+        except Exception:  # a connection that cannot close cleanly is dropped all the same
+            pass
 
 
 class VectorStore:
-    """Add, delete and query chunk vectors in one Chroma collection."""
+    """Add, delete and query chunk vectors in one Chroma collection.
+
+    `reopen()` swaps in a new connection; the old one is closed as soon as the calls running on it
+    return, so a reader reopening after every build holds one connection, not one per build.
+    """
 
     def __init__(self, settings: Settings, name: str):
         self.settings = settings
         self.name = name
-        self._lock = threading.Lock()
-        self._client = None
-        self._collection = None
+        self._lock = threading.Lock()  # guards the handle swap and the use counts (held for microseconds)
+        self._reopen_lock = threading.Lock()  # one reopen at a time (it talks to Chroma)
+        self._handle: _Handle | None = None
+        self.closed_connections = 0  # connections closed so far (the soak benchmark and tests read it)
 
     @classmethod
     def open(cls, settings: Settings, fingerprint: str) -> "VectorStore":
@@ -89,17 +117,61 @@ class VectorStore:
 
     def reopen(self) -> None:
         """(Re)connect; an embedded reader calls this to see vectors another process wrote."""
-        with self._lock:
+        with self._reopen_lock:
+            system = None
             if not self.settings.chroma_url:
-                _forget_cached_system(str(Path(self.settings.index_dir) / CHROMA_DIR))
+                path = str(Path(self.settings.index_dir) / CHROMA_DIR)
+                _forget_cached_system(path)
             client = make_client(self.settings)
+            if not self.settings.chroma_url:
+                system = _forget_cached_system(path)  # ours alone: no other store can pick it up and lose it
             try:
                 collection = client.get_or_create_collection(
                     self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None)
             except Exception as exc:
+                _Handle(client, None, system).close()
                 where = f" trên máy chủ {self.settings.chroma_url}" if self.settings.chroma_url else ""
                 raise VectorStoreError(f"không mở được bộ sưu tập Chroma {self.name!r}{where}: {exc}") from None
-            self._client, self._collection = client, collection
+            self._swap(_Handle(client, collection, system))
+
+    def close(self) -> None:
+        """Close the connection (once the calls running on it return); later calls raise VectorStoreError."""
+        with self._reopen_lock:
+            self._swap(None)
+
+    def _swap(self, new: _Handle | None) -> None:
+        with self._lock:
+            old, self._handle = self._handle, new
+            if old is None:
+                return
+            old.retired = True
+            idle = old.users == 0
+        if idle:
+            self._close(old)
+
+    def _close(self, handle: _Handle) -> None:
+        handle.close()
+        self.closed_connections += 1
+
+    @contextmanager
+    def _using(self) -> Iterator[_Handle]:
+        with self._lock:
+            handle = self._handle
+            if handle is None:
+                raise VectorStoreError(f"{self._where()} đã đóng")
+            handle.users += 1
+        try:
+            yield handle
+        finally:
+            with self._lock:
+                handle.users -= 1
+                done = handle.retired and handle.users == 0
+            if done:
+                self._close(handle)
+
+    @property
+    def _client(self):
+        return self._handle.client if self._handle else None
 
     @property
     def langchain(self):
@@ -111,8 +183,8 @@ class VectorStore:
 
     @property
     def collection(self):
-        """The underlying chromadb Collection."""
-        return self._collection
+        """The underlying chromadb Collection (of the current connection)."""
+        return self._handle.collection if self._handle else None
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str],
                metadatas: Sequence[dict]) -> None:
@@ -120,8 +192,11 @@ class VectorStore:
         if not ids:
             return
         try:
-            self._collection.upsert(ids=list(ids), embeddings=np.asarray(vectors, np.float32),
+            with self._using() as h:
+                h.collection.upsert(ids=list(ids), embeddings=np.asarray(vectors, np.float32),
                                     documents=list(texts), metadatas=list(metadatas))
+        except VectorStoreError:
+            raise
         except Exception as exc:
             raise VectorStoreError(f"ghi vector vào {self._where()} thất bại: {exc}") from None
 
@@ -129,7 +204,10 @@ class VectorStore:
         """Delete vectors by id (missing ids are ignored)."""
         for i in range(0, len(ids), 5000):
             try:
-                self._collection.delete(ids=list(ids[i:i + 5000]))
+                with self._using() as h:
+                    h.collection.delete(ids=list(ids[i:i + 5000]))
+            except VectorStoreError:
+                raise
             except Exception as exc:
                 raise VectorStoreError(f"xóa vector trong {self._where()} thất bại: {exc}") from None
 
@@ -139,7 +217,10 @@ class VectorStore:
         offset, page = 0, 10000
         while True:
             try:
-                got = self._collection.get(include=[], limit=page, offset=offset)["ids"]
+                with self._using() as h:
+                    got = h.collection.get(include=[], limit=page, offset=offset)["ids"]
+            except VectorStoreError:
+                raise
             except Exception as exc:
                 raise VectorStoreError(f"không đọc được {self._where()}: {exc}") from None
             out.update(got)
@@ -153,19 +234,33 @@ class VectorStore:
     def count(self) -> int:
         """Number of stored vectors."""
         try:
-            return self._collection.count()
+            with self._using() as h:
+                return h.collection.count()
+        except VectorStoreError:
+            raise
         except Exception as exc:  # chromadb/httpx raise many types; all mean "store unusable"
             raise VectorStoreError(f"không đọc được {self._where()}: {exc}") from None
 
     def query(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the k nearest vectors, best first."""
-        n = min(k, max(self.count(), 0))
-        if n == 0:
+        """(chunk id, cosine similarity) of the k nearest vectors, best first (fewer when fewer match).
+
+        One round trip: no `count()` first. Chroma 1.x answers a k larger than the collection with
+        what it has; a server that refuses it (older versions did) is asked again with its count.
+        """
+        if k < 1:
             return []
         try:
-            res = self._collection.query(query_embeddings=[list(map(float, vector))], n_results=n, where=where,
-                                         include=["distances"])
-        except Exception as exc:
+            with self._using() as h:
+                res = h.collection.query(query_embeddings=np.asarray([vector], np.float32), n_results=k,
+                                         where=where, include=["distances"])
+        except VectorStoreError:
+            raise
+        except Exception as exc:  # chromadb/httpx raise many types; all mean "store unusable"
+            n = self.count()
+            if 0 < n < k:
+                return self.query(vector, n, where)
+            if n == 0:
+                return []
             raise VectorStoreError(f"truy vấn {self._where()} thất bại: {exc}") from None
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
 
@@ -173,9 +268,10 @@ class VectorStore:
         """Delete collections of other models (after a model change); returns their names."""
         dropped = []
         prefix = f"{self.settings.collection}-"
-        for col in self._client.list_collections():
-            name = getattr(col, "name", col)
-            if name.startswith(prefix) and name != self.name:
-                self._client.delete_collection(name)
-                dropped.append(name)
+        with self._using() as h:
+            for col in h.client.list_collections():
+                name = getattr(col, "name", col)
+                if name.startswith(prefix) and name != self.name:
+                    h.client.delete_collection(name)
+                    dropped.append(name)
         return dropped

@@ -19,7 +19,7 @@ from pydantic import ConfigDict
 from assistant.config import Settings
 from assistant.indexing.reader import IndexReader
 from assistant.retrieve.fusion import ScoreFusion
-from assistant.types import Hit
+from assistant.types import Hit, Passage
 from assistant.vi import gazetteer
 from assistant.vi.textnorm import fold, normalize_question
 
@@ -40,6 +40,7 @@ class HybridRetriever(BaseRetriever):
     k: int = 5
     max_per_article: int = 3  # the default of ASSISTANT_MAX_CHUNKS_PER_ARTICLE; from_settings passes the setting
     fusion: ScoreFusion = ScoreFusion()
+    query_encoder: Any = None  # shares question vectors with the answer stage; default: the reader's embedder
 
     @classmethod
     def from_settings(cls, settings: Settings, reader: IndexReader | None = None) -> "HybridRetriever":
@@ -67,18 +68,39 @@ class HybridRetriever(BaseRetriever):
         if province:
             canon = gazetteer.canonical(province) or province
             asked = [canon] + [p for p in asked if p != canon]
-        cat = reader.catalog
         n = max(CANDIDATES, 4 * k)
-        qvec = reader.embeddings.encode_queries([q])[0]
-        dense_ids = reader.store.query(qvec, n)
-        for p in asked:
-            dense_ids += reader.store.query(qvec, max(PER_PROVINCE_CANDIDATES, 2 * k), where={"province": p})
-        recs = cat.chunks_by_id(list(dict.fromkeys(cid for cid, _ in dense_ids)))
-        dense = [(recs[cid], s) for cid, s in dense_ids if cid in recs]
-        ranked = self.fusion.run(dense, cat.keyword_search(q, n), asked)
+        qvec = (self.query_encoder or reader.embeddings).encode_queries([q])[0]
+        dense, keyword = _candidates(reader, q, qvec, n, max(PER_PROVINCE_CANDIDATES, 2 * k), asked)
+        ranked = self.fusion.run(dense, keyword, asked)
         if province:
             ranked = [h for h in ranked if _matches_province(h, province)]
         return _diversify(ranked, k, self.max_per_article, asked)
+
+
+def _candidates(reader: IndexReader, q: str, qvec, n: int, m: int, asked: Sequence[str]
+                ) -> tuple[list[tuple[Passage, float]], list[tuple[Passage, float]]]:
+    """Dense candidates (the n nearest chunks, plus the m nearest of each asked province) and the n best
+    keyword matches, as (chunk, score) lists.
+
+    One Chroma query and one catalog read in the common case: the n + m * len(asked) nearest chunks
+    hold each province's m nearest whenever they hold m of that province (any nearer one would be
+    among them), so the per-province lists are cut from it. A province with fewer than m there, in a
+    collection larger than that list, gets its own filtered query, so the candidates are always those
+    of one filtered query per province.
+    """
+    wide = n + m * len(asked)
+    found = reader.store.query(qvec, wide)
+    recs, keyword = reader.catalog.candidates(q, [cid for cid, _ in found], n)
+    committed = [(recs[cid], s) for cid, s in found if cid in recs]
+    dense = committed[:n]
+    for p in asked:
+        of_p = [(rec, s) for rec, s in committed if rec.province == p][:m]
+        if len(of_p) < m and len(found) == wide:  # its nearest may lie beyond the wide list
+            exact = reader.store.query(qvec, m, where={"province": p})
+            more = reader.catalog.chunks_by_id([cid for cid, _ in exact])
+            of_p = [(more[cid], s) for cid, s in exact if cid in more]
+        dense += of_p
+    return dense, keyword
 
 
 def _matches_province(hit: Hit, province: str) -> bool:
