@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from assistant.answer.features import Span, has_expected, nearest_cue, question_years, sentence_cues
+from assistant.answer.features import Span, has_expected, nearest_cue, question_years
 from assistant.types import ABSTAIN_PREFIX, Answer, Citation, Hit
 from assistant.vi import figures as figs
 from assistant.vi.question import QuestionInfo
@@ -61,20 +61,25 @@ def key_figure(info: QuestionInfo, text: str) -> figs.Figure | None:
 
 
 def figure_status(text: str, f: figs.Figure, article_date: str = "") -> tuple[str, str]:
-    """(year, 'đã đạt' | 'mục tiêu' | '') of a figure: the nearest year, and the cue word nearest before it.
+    """(year, 'đã đạt' | 'mục tiêu' | '') of a figure: the year of its clause, and the cue words before it.
 
     Without a cue, a year after the article's own year is a target and an earlier one a result.
     """
-    years = [(abs(m.start() - f.start), m.group()) for m in _YEAR.finditer(text)
-             if not (f.start <= m.start() < f.end)]
-    year = min(years)[1] if years else ""
-    cue = nearest_cue(text[:f.start])
-    if cue is None:
-        target, achieved = sentence_cues(text)
-        cue = "target" if target and not achieved else "achieved" if achieved and not target else None
+    # "đến năm 2025 … chiếm 15% (đến năm 2030 đạt 25%)": the year before a figure, in its clause, is its year.
+    clause_start = max(text.rfind(c, 0, f.start) for c in ";(")
+    before = [m.group() for m in _YEAR.finditer(text, max(clause_start, 0), f.start)]
+    after = [m.group() for m in _YEAR.finditer(text, f.end) if m.start() < _clause_end(text, f.end)]
+    year = before[-1] if before else after[0] if after else ""
+    # Cue words after a figure belong to the figures after them ("chiếm 8,59%, mục tiêu năm 2025 là 15%").
+    cue = nearest_cue(text[max(clause_start, 0):f.start]) or nearest_cue(text[:f.start])
     if cue is None and year and article_date[:4].isdigit():
         cue = "target" if year > article_date[:4] else "achieved" if year < article_date[:4] else None
     return year, {"target": "mục tiêu", "achieved": "đã đạt"}.get(cue or "", "")
+
+
+def _clause_end(text: str, pos: int) -> int:
+    ends = [i for i in (text.find(c, pos) for c in ";()") if i >= 0]
+    return min(ends) if ends else len(text)
 
 
 def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, by_province: bool = False,

@@ -16,7 +16,6 @@ threshold, it abstains.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -28,9 +27,7 @@ from assistant.answer.selector import SentenceSelector
 from assistant.types import Answer, Hit
 from assistant.vi.question import QuestionInfo
 
-# Sentence vectors kept per process: ~1.5 kB each, so 20,000 cost ~30 MB and cover every sentence of the
-# chunks that a busy day's questions retrieve.
-SENTENCE_CACHE_SIZE = 20_000
+UNIT_EPS = 1e-12  # guards the division of an all-zero vector
 
 
 class Encoder(Protocol):
@@ -51,7 +48,6 @@ class ExtractiveAnswerer:
     def __init__(self, encoder: Encoder | None = None, selector: SentenceSelector | None = None):
         self.encoder = encoder
         self.selector = selector or SentenceSelector.load()
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._active = self.selector.for_inputs(encoder is not None)
 
     def rank(self, info: QuestionInfo, hits: Sequence[Hit]) -> list[Span]:
@@ -126,21 +122,12 @@ class ExtractiveAnswerer:
         if self.encoder is None:
             return None, None
         qvec = _unit(np.asarray(self.encoder.embed_query(question), np.float32))
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for t, v in zip(missing, self.encoder.embed_documents(missing)):
-                self._cache[t] = _unit(np.asarray(v, np.float32))
-        vecs = []
-        for t in texts:
-            self._cache.move_to_end(t)
-            vecs.append(self._cache[t])
-        while len(self._cache) > SENTENCE_CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return qvec, np.stack(vecs)
+        svecs = np.asarray(self.encoder.embed_documents(texts), np.float32)
+        return qvec, svecs / np.maximum(np.linalg.norm(svecs, axis=1, keepdims=True), UNIT_EPS)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
+    return v / max(float(np.linalg.norm(v)), UNIT_EPS)
 
 
 def _disjoint(a: Span, b: Span) -> bool:

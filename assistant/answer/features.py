@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from assistant.ingest.chunking import split_sentences
+from assistant.ingest.sentences import quote_windows
 from assistant.types import Hit
 from assistant.vi import figures as figs
 from assistant.vi import gazetteer
@@ -31,9 +31,6 @@ from assistant.vi.question import NAMED_INDICES, QuestionInfo
 from assistant.vi.textnorm import fold
 from assistant.vi.tokens import ABBREVIATIONS, lexical_tokens
 
-# Longest quote: a news sentence is ~150-250 characters; longer ones are cut into clause windows that fit
-# the answer-length target (p50 ≤ 400 characters for up to two quotes).
-MAX_QUOTE_CHARS = 320
 # Topical word pairs say more than single syllables ("nop_thue" vs "thue"): the weight from issue 2's dev
 # sweep, kept as the coverage feature's definition (the selector learns how much coverage matters).
 PAIR_WEIGHT = 1.6
@@ -82,32 +79,7 @@ class Span:
 
 def candidate_spans(hits: Sequence[Hit]) -> list[Span]:
     """Every sentence of the retrieved chunks; over-long sentences are cut into clause windows."""
-    spans: list[Span] = []
-    for rank, h in enumerate(hits):
-        text = h.chunk.text
-        pos = 0
-        for m in re.finditer(r"[^\n]+", text):
-            for s, e in split_sentences(text, m.start(), m.end()):
-                windows = [(s, e)] if e - s <= MAX_QUOTE_CHARS else _clause_windows(text, s, e)
-                spans.extend(Span(h, rank, a, b, pos) for a, b in windows)
-                pos += 1
-    return spans
-
-
-def _clause_windows(text: str, s: int, e: int) -> list[tuple[int, int]]:
-    """Windows of consecutive clauses (split at ';' then ',') no longer than MAX_QUOTE_CHARS."""
-    cuts = [s] + [s + m.end() for m in re.finditer(r";\s+|,\s+(?=\D)", text[s:e])] + [e]
-    out = []
-    for i in range(len(cuts) - 1):
-        j = i + 1
-        while j + 1 < len(cuts) and cuts[j + 1] - cuts[i] <= MAX_QUOTE_CHARS:
-            j += 1
-        a, b = cuts[i], cuts[j]
-        while b > a and text[b - 1] in " ,;":
-            b -= 1
-        if b > a:
-            out.append((a, b))
-    return out
+    return [Span(h, rank, s, e, pos) for rank, h in enumerate(hits) for s, e, pos in quote_windows(h.chunk.text)]
 
 
 def lexical_coverage(info: QuestionInfo, spans: Sequence[Span]) -> None:
@@ -177,14 +149,22 @@ def sentence_cues(text: str) -> tuple[bool, bool]:
     return bool(_TARGET_CUES.search(f)), bool(_ACHIEVED_CUES.search(f))
 
 
-def nearest_cue(text: str) -> str | None:
-    """'target' or 'achieved': the kind of the last cue word in `text` (the words before a figure), else None."""
-    f = fold(text)
+# Results stated in so many words; a bare "đạt" also introduces targets ("phấn đấu đạt 15%"), so it only
+# counts when no target word stands in the clause.
+_STRONG_ACHIEVED = re.compile(r"\b(?:da dat|dat duoc|hien co|hien nay|da co|da duoc|ket qua|thuc hien duoc|nam qua"
+                              r"|vua qua|da trien khai|xep thu|xep hang|dung thu|tang len)\b")
+
+
+def nearest_cue(clause: str) -> str | None:
+    """'target' or 'achieved' for a figure from the words of its clause before it, else None."""
+    f = fold(clause)
     last_t = max((m.end() for m in _TARGET_CUES.finditer(f)), default=-1)
-    last_a = max((m.end() for m in _ACHIEVED_CUES.finditer(f)), default=-1)
-    if last_t == last_a:
-        return None
-    return "target" if last_t > last_a else "achieved"
+    last_a = max((m.end() for m in _STRONG_ACHIEVED.finditer(f)), default=-1)
+    if last_a > last_t:
+        return "achieved"
+    if last_t >= 0:
+        return "target"
+    return "achieved" if re.search(r"\bdat\b", f) else None
 
 
 def featurize(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span],

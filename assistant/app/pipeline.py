@@ -16,12 +16,15 @@ from typing import Any, Iterator, NamedTuple, Sequence
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.answer.extractive import ExtractiveAnswerer, abstention
+from assistant.answer.compose import abstention
+from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.factcheck import FactChecker
 from assistant.answer.verify import verify_answer
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.indexing.embed.embeddings import fingerprint_for
 from assistant.indexing.reader import IndexReader
+from assistant.indexing.sentence_vectors import CachedSentenceEncoder, SentenceVectors
 from assistant.retrieve.retriever import HybridRetriever
 from assistant.types import Answer, Hit, Retrieved
 from assistant.vi.followup import is_followup, resolve
@@ -80,7 +83,11 @@ class Assistant:
     def __init__(self, settings: Settings, reader: IndexReader | None = None):
         self.settings = settings
         self.retriever = HybridRetriever.from_settings(settings, reader)
-        self.extractive = ExtractiveAnswerer(self.retriever.reader.embeddings)
+        reader = self.retriever.reader
+        self.sentence_vectors = SentenceVectors(settings.index_dir, fingerprint_for(settings))
+        self.encoder = CachedSentenceEncoder(reader.embeddings, self.sentence_vectors)
+        self.retriever.query_encoder = self.encoder
+        self.extractive = ExtractiveAnswerer(self.encoder)
         self.factchecker = FactChecker(self.extractive)
         self._generative = None
         if settings.backend == "openai":

@@ -30,6 +30,7 @@ from assistant.types import Passage
 from assistant.config import Settings
 from assistant.indexing.embed.embeddings import SentenceEmbeddings, fingerprint_for, load_embeddings
 from assistant.indexing.lexical import LEXICAL_VERSION
+from assistant.indexing.sentence_vectors import SentenceVectors, warm
 from assistant.indexing.quarantine import quarantine
 from assistant.indexing.vectorstore import VectorStore, embedded_store_missing
 from assistant.errors import AssistantError
@@ -292,6 +293,15 @@ class Indexer:
             self._commit(catalog, store, [p for p in todo if not p.chunks], summary)
         finally:
             bar.close()
+        self._warm_sentences(emb, [c.text for p in todo for c in p.chunks], progress)
+
+    def _warm_sentences(self, emb, texts: list[str], progress: ProgressFn) -> None:
+        """Vectors of the new chunks' sentences for the answer stage; a cache, so the index is whole without it."""
+        store = SentenceVectors(self.settings.index_dir, fingerprint_for(self.settings))
+        try:
+            warm(store, emb, texts, lambda done, total: progress("sentences", done, total))
+        finally:
+            store.close()
 
     def _commit(self, catalog: Catalog, store: VectorStore, ready: list[_Pending], summary: BuildSummary) -> None:
         if not ready:
