@@ -1,4 +1,8 @@
-"""Start the Gradio chat UI: `python app.py [--host H] [--port P]` (defaults from ASSISTANT_HOST/PORT)."""
+"""Start the app: `python app.py [--host H] [--port P]` (defaults from ASSISTANT_HOST/PORT).
+
+One server (assistant/app/server.py): the Gradio chat UI at `/` (and its `/ask` endpoint for
+gradio_client), the JSON API at `/api/ask` and `/api/factcheck`, its documentation at `/api/docs`.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +13,7 @@ from assistant.config import ConfigError, Settings
 
 def main(argv: list[str] | None = None) -> int:
     """Parse flags, then serve until interrupted."""
-    p = argparse.ArgumentParser(description="Trợ lý chuyển đổi số — giao diện trò chuyện (Gradio).")
+    p = argparse.ArgumentParser(description="Trợ lý chuyển đổi số — giao diện trò chuyện (Gradio) và API JSON.")
     p.add_argument("--host", help="address to listen on (ASSISTANT_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (ASSISTANT_PORT, default 7860)")
     p.add_argument("--index", help="index folder (ASSISTANT_INDEX_DIR)")
@@ -20,10 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"lỗi cấu hình: {exc}", file=sys.stderr)
         return 2
+    from assistant.app.server import run
     from assistant.app.service import Service
-    from assistant.app.ui.layout import launch
 
-    launch(Service(settings))
+    run(Service(settings))
     return 0
 
 
