@@ -28,11 +28,32 @@ def _handler(demo, name):
     return next(f.fn for f in demo.fns.values() if f.name == name)
 
 
+def _launched(monkeypatch) -> dict:
+    """What `launch` would serve, without serving: the host uvicorn would bind and what Gradio is mounted with.
+
+    `launch` hands serving to assistant/app/server.py (FastAPI + the Gradio UI mounted, uvicorn); no share link
+    exists on that path.
+    """
+    import gradio as gr
+    import uvicorn
+
+    launched = {"share": False}
+    real_mount = gr.mount_gradio_app
+
+    def mount(app, blocks, path, **kw):
+        launched.update(kw)
+        return real_mount(app, blocks, path, **kw)
+
+    monkeypatch.setattr(gr, "mount_gradio_app", mount)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, *a, **kw: launched.update(server_name=self.config.host))
+    return launched
+
+
 def test_exposed_host_without_login_warns_and_turns_article_management_off(tmp_path, capsys, monkeypatch):
     import gradio as gr
 
     from assistant.app.service import Service, warn_if_exposed
-    from assistant.app.ui.layout import build_app, launch
+    from assistant.app.ui.layout import GRADIO_MAX_FILE_BYTES, build_app, launch
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -55,13 +76,12 @@ def test_exposed_host_without_login_warns_and_turns_article_management_off(tmp_p
         assert note in (r[0] if isinstance(r, tuple) else r)
     assert list(corpus.iterdir()) == [] and not (tmp_path / "index").exists()
 
-    launched = {}
-    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: launched.update(kw))
+    launched = _launched(monkeypatch)
     launch(service)
     out = capsys.readouterr().out
     assert msg in out
     assert launched["server_name"] == "0.0.0.0" and launched["share"] is False and launched["auth"] is None
-    assert launched["max_file_size"] == settings.max_article_bytes
+    assert launched["max_file_size"] == GRADIO_MAX_FILE_BYTES
 
 
 def test_exposed_host_with_login_keeps_article_management(tmp_path, monkeypatch):
@@ -74,7 +94,6 @@ def test_exposed_host_with_login_keeps_article_management(tmp_path, monkeypatch)
                             {"ASSISTANT_HOST": "0.0.0.0", "ASSISTANT_AUTH": f"{USER}:{PASSWORD}"})
     service = Service(settings)
     assert service.admin_allowed and warn_if_exposed(settings, echo=lambda m: None) == ""
-    launched = {}
-    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: launched.update(kw))
+    launched = _launched(monkeypatch)
     launch(service)
     assert launched["auth"] == [(USER, PASSWORD)] and launched["share"] is False
