@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.answer.compose import (abstention, asks_superlative, asks_which_place, compose, coverage_note,
                                       year_note)
-from assistant.answer.features import Span, candidate_spans, featurize, question_years, sentence_cues
+from assistant.answer.features import Span, candidate_spans, eligible, featurize, question_years, sentence_cues
 from assistant.answer.selector import SentenceSelector
 from assistant.types import Answer, Hit
 from assistant.vi.question import QuestionInfo
@@ -56,7 +56,8 @@ class ExtractiveAnswerer:
         if not spans:
             return spans
         qvec, svecs = self._vectors(info.text, [s.text for s in spans])
-        probs = self.selector.for_inputs(qvec is not None).predict(featurize(info, hits, spans, qvec, svecs))
+        rows = featurize(info, hits, spans, qvec, svecs)
+        probs = self.selector.for_inputs(qvec is not None).predict(rows) * eligible(rows)
         for s, p in zip(spans, probs):
             s.score = float(p)
         return spans

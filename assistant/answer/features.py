@@ -46,7 +46,16 @@ FEATURES = (
     "hit_rank_inv", "hit_score_rel", "dense_rank_inv", "top_article",
     "prev_sem", "next_sem", "prev_lex_cov", "log_len", "sent_pos_inv",
     "person_ok", "person_missing", "count_ok",
+    "when_asked", "when_ok", "who_asked", "who_ok", "where_asked", "where_ok", "new_names",
 )
+
+# What kind of answer a wh-question wants (folded cue words): a time, a person, a place.
+_WHEN_CUES = re.compile(r"\b(?:nam nao|khi nao|luc nao|bao gio|ngay nao|thang nao|thoi diem nao|thoi gian nao"
+                        r"|giai doan nao|the ky nao|thap nien nao|nam bao nhieu|tu khi nao|den khi nao)\b")
+_WHO_CUES = re.compile(r"(?:^|\s)ai(?:\s|\?|$)|\b(?:nguoi nao|vi nao|nhan vat nao|ong nao|ba nao|to chuc nao)\b")
+_WHERE_CUES = re.compile(r"\b(?:o dau|tai dau|noi nao|nuoc nao|quoc gia nao|thanh pho nao|khu vuc nao|vung nao"
+                         r"|dia diem nao|cho nao|den dau|tu dau)\b")
+_CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-Ỹ][^\W\d_]+")
 
 _YEAR = re.compile(r"\b(?:19[5-9]\d|20\d\d)\b")
 # Cue words of plans and targets vs of results (folded); from the five seed articles' wording and common
@@ -75,6 +84,19 @@ class Span:
     def text(self) -> str:
         """The quoted text."""
         return self.hit.chunk.text[self.start:self.end]
+
+
+# Hard guarantees, not scores: a sentence that lacks the kind of figure asked for, names only other provinces,
+# or only another index, or names nobody for a "who" question, never answers (a wrong figure is worse than no
+# answer, DESIGN.md). The training data has too few such cases for the selector to learn them.
+GATES = ("expects_missing", "other_place", "index_clash", "person_missing")
+
+
+def eligible(rows: np.ndarray) -> np.ndarray:
+    """Boolean per row: may this sentence answer at all (see GATES)?"""
+    if len(rows) == 0:
+        return np.zeros(0, bool)
+    return ~np.any(rows[:, [FEATURES.index(g) for g in GATES]] > 0, axis=1)
 
 
 def candidate_spans(hits: Sequence[Hit]) -> list[Span]:
@@ -187,6 +209,9 @@ def featurize(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span],
     top_article = hits[0].chunk.article_id if hits else ""
     years = question_years(info)
     q_target = asks_target(info)
+    when, where = bool(_WHEN_CUES.search(info.folded)), bool(_WHERE_CUES.search(info.folded))
+    who = info.asks_person or bool(_WHO_CUES.search(info.folded))
+    q_names = {fold(w) for w in re.findall(r"[^\W\d_]+", info.text)}
     col = {name: i for i, name in enumerate(FEATURES)}
     for i, s in enumerate(spans):
         text = s.text
@@ -236,6 +261,18 @@ def featurize(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span],
             named = bool(person_names(text))
             row[col["person_ok"]] = float(named)
             row[col["person_missing"]] = float(not named)
+        if when:
+            row[col["when_asked"]] = 1.0
+            row[col["when_ok"]] = float(bool(_YEAR.search(text)) or any(f.unit in ("date", "year", "time", "quarter")
+                                                                         for f in found))
+        if who:
+            row[col["who_asked"]] = 1.0
+            row[col["who_ok"]] = float(bool(person_names(text)))
+        names = {fold(m.group()) for m in _CAPITALIZED.finditer(text)} - q_names
+        if where:
+            row[col["where_asked"]] = 1.0
+            row[col["where_ok"]] = float(bool(names))
+        row[col["new_names"]] = math.log1p(len(names))
         if info.count_noun:
             row[col["count_ok"]] = float(any(counts_noun(text, f, info.count_noun) for f in found if f.is_quantity))
     return out
