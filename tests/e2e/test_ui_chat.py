@@ -34,7 +34,7 @@ TG_QUESTION = "Tiền Giang đặt mục tiêu năng suất lao động tăng ba
 # English strings Gradio shows by itself (issue 15's list); none may be visible or in a tooltip/label.
 ENGLISH = ["Drop File Here", "Click to Upload", "Use via API", "Copy message", "Copy table data", "Fullscreen",
            "Dataframe", "More tabs", "chatbot conversation", "Clear", "Built with Gradio", "Loading", "File upload",
-           "bot's message", "Copy conversation"]
+           "bot's message", "Copy conversation", "common.", "Remove this file"]
 
 
 @pytest.fixture(scope="module")

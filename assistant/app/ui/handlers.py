@@ -199,8 +199,8 @@ class Handlers:
             name = getattr(p, "orig_name", None) or Path(str(p)).name
             size = os.path.getsize(p)
             if size > UPLOAD_MAX_BYTES:  # checked before reading a 50 MB file into memory
-                lines.append(f"✗ {name}: tệp quá lớn ({size / 1e6:.1f} MB, giới hạn "
-                             f"{UPLOAD_MAX_BYTES / 1e6:.0f} MB)".replace(".", ","))
+                mb = f"{size / 1e6:.1f}".replace(".", ",")
+                lines.append(f"✗ {name}: tệp quá lớn ({mb} MB, giới hạn {UPLOAD_MAX_BYTES / 1e6:.0f} MB)")
                 continue
             try:
                 stored, title = self.service.add_upload(name, Path(p).read_bytes(), user=_user(request))
@@ -213,7 +213,7 @@ class Handlers:
             lines += self._rebuild_after("thêm tệp", _user(request), progress)
         else:
             lines.append("Không có bài nào được thêm; thư mục bài viết không thay đổi.")
-        return "\n".join(lines), (None if added else gr.skip())
+        return "\n".join(lines), None  # the files are done with either way; the log says what became of each
 
     def add_pasted(self, title, prov, date, source, url, text, request: gr.Request | None = None,
                    progress=gr.Progress()):

@@ -34,6 +34,23 @@ UPLOAD_TYPES = [".md", ".txt", ".html", ".htm", ".pdf", ".docx"]
 GRADIO_MAX_FILE_BYTES = 8 * UPLOAD_MAX_BYTES
 
 
+def article_files(**kwargs) -> gr.File:
+    """gr.File that keeps each upload's name as the browser sent it (`orig_name`: "../x.md" reaches the handler,
+    which refuses it) and leaves format checks to the handler, whose messages are Vietnamese (Gradio's own
+    "Invalid file type" error is English). Patched on the instance: a subclass would make Gradio write a .pyi."""
+    from gradio.utils import NamedString
+
+    component = gr.File(type="filepath", **kwargs)
+
+    def keep_name(f):
+        named = NamedString(f.path)
+        named.orig_name = f.orig_name or ""
+        return named
+
+    component._process_single_file = keep_name
+    return component
+
+
 def theme() -> gr.themes.Base:
     """A calm theme with system fonts only (nothing fetched from font services)."""
     return gr.themes.Soft(primary_hue="blue", neutral_hue="slate",
@@ -114,8 +131,7 @@ def build_app(service: Service) -> gr.Blocks:
                             gr.Markdown(f"**Tải tệp lên** ({', '.join(UPLOAD_TYPES)}; tối đa "
                                         f"{UPLOAD_MAX_BYTES / 1e6:.0f} MB). Trang web lưu lại, PDF có lớp chữ và "
                                         "tệp Word đều được; chỉ mục tự cập nhật sau khi thêm.")
-                            upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, type="filepath",
-                                             label="Tệp bài viết", elem_id="upload")
+                            upload = article_files(file_count="multiple", label="Tệp bài viết", elem_id="upload")
                             add_files = gr.Button("Thêm tệp", elem_id="add-files-btn")
                         with gr.Column():
                             gr.Markdown("**Hoặc dán nội dung**")

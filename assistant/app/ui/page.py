@@ -36,7 +36,7 @@ VI_STRINGS: dict[str, str] = {
     "Textbox": "Ô nhập", "Connection errored out.": "Mất kết nối tới máy chủ.", "Scroll to bottom": "Cuộn xuống cuối",
     "Scroll down": "Cuộn xuống", "Zoom in": "Phóng to", "Zoom out": "Thu nhỏ", "Warning": "Cảnh báo", "Info": "Thông tin",
     "Success": "Thành công", "File": "Tệp", "Files": "Tệp", "Upload": "Tải lên",
-    "File upload": "Tải tệp lên", "Add row": "Thêm dòng", "Add column": "Thêm cột", "New row": "Dòng mới", "New column": "Cột mới",
+    "File upload": "Tải tệp lên", "common.upload": "Tải lên", "Remove this file": "Gỡ tệp này", "Add row": "Thêm dòng", "Add column": "Thêm cột", "New row": "Dòng mới", "New column": "Cột mới",
 }
 
 # Replaces Gradio's "Use via API" footer link: the endpoint is kept (scripts use it), the panel and its MCP tab are not.
