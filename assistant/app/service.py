@@ -26,7 +26,7 @@ from assistant.config import Settings
 from assistant.indexing.indexer import LOCK_FILE, BuildSummary, IndexBusyError, Indexer, ProgressFn
 from assistant.indexing.vectorstore import VectorStoreError
 from assistant.ingest import corpus_admin
-from assistant.ingest.articles import ArticleError
+from assistant.ingest.articles import ArticleError, load_article
 
 log = logging.getLogger("assistant")
 # Failures a rebuild from the corpus repairs.
@@ -349,7 +349,11 @@ class Service:
     def restore_article(self, trash_name: str, *, user: str = "") -> Path:
         """Move a trashed article back; ArticleError when its name is taken now (nothing changes then)."""
         path = corpus_admin.restore_article(self.settings.corpus_dir, trash_name)
-        self.audit.record("khoi-phuc", user, article=path.stem, file=path.name, trash=trash_name)
+        try:
+            title = load_article(path, self.settings.max_article_bytes).title
+        except ArticleError:
+            title = ""
+        self.audit.record("khoi-phuc", user, article=path.stem, file=path.name, title=title, trash=trash_name)
         return path
 
     def rebuild_logged(self, full: bool = False, progress: ProgressFn | None = None, *, user: str = "",
