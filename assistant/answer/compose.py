@@ -17,15 +17,12 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from assistant.answer.features import Span, has_expected, nearest_cue, question_years
+from assistant.answer.features import Span, counts_noun, figure_context, has_expected, nearest_cue, question_years
 from assistant.types import ABSTAIN_PREFIX, Answer, Citation, Hit
 from assistant.vi import figures as figs
 from assistant.vi.question import QuestionInfo
 from assistant.vi.textnorm import fold
-from assistant.vi.tokens import lexical_tokens
 
-# Words around a figure that tell what it measures: about ten words before it and six after (characters).
-KEY_CONTEXT_BEFORE, KEY_CONTEXT_AFTER = 60, 40
 _YEAR = re.compile(r"\b(?:19[5-9]\d|20\d\d)\b")
 # "Tỉnh nào …?": the reader needs the place named on each line.
 _WHICH_PLACE = re.compile(r"\b(?:tinh nao|dia phuong nao|noi nao|tinh thanh nao|thanh pho nao|o dau)\b")
@@ -53,11 +50,13 @@ def key_figure(info: QuestionInfo, text: str) -> figs.Figure | None:
         return None
     focus = set(info.focus)
 
-    def overlap(f: figs.Figure) -> int:
-        near = text[max(0, f.start - KEY_CONTEXT_BEFORE):f.end + KEY_CONTEXT_AFTER]
-        return len(focus & set(lexical_tokens(near, pairs=False)))
+    def fit(f: figs.Figure) -> tuple:
+        before, after = figure_context(text, f)  # the words of its own clause: what this figure measures
+        counted = bool(info.count_noun) and counts_noun(text, f, info.count_noun)
+        exact = f.kind == info.expects  # "bao nhiêu dịch vụ" wants a count, not the share beside it
+        return counted, exact, len(focus & (before | after)), -f.start
 
-    return max(found, key=lambda f: (overlap(f), -f.start))
+    return max(found, key=fit)
 
 
 def figure_status(text: str, f: figs.Figure, article_date: str = "") -> tuple[str, str]:

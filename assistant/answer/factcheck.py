@@ -12,8 +12,7 @@ from assistant.vi import figures as figs
 from assistant.types import ABSTAIN_PREFIX, Answer, ClaimCheck
 from assistant.answer.compose import compose
 from assistant.answer.extractive import ExtractiveAnswerer
-from assistant.answer.features import Span
-from assistant.vi.tokens import QUERY_STOPWORDS, lexical_tokens
+from assistant.answer.features import Span, figure_context
 from assistant.vi.question import QuestionInfo, analyze
 from assistant.types import Hit
 from assistant.answer.verify import verify_answer
@@ -21,8 +20,6 @@ from assistant.answer.verify import verify_answer
 MATCH, DIFFERS, NOT_FOUND = "khớp", "khác", "không tìm thấy"
 # Sentences compared with each claimed figure: the selector's best ones (a claim is about one or two facts).
 CANDIDATE_SENTENCES = 8
-# Context windows around a figure, in characters: about ten words before, fifteen after (what it counts).
-CONTEXT_BEFORE, CONTEXT_AFTER = 60, 80
 # A source sentence stating the claimed figure itself outweighs a few more shared context words: the true
 # claim "ứng dụng HauGiang … hơn 67.500 lượt" was judged against Tiền Giang's 259.961 with a smaller bonus.
 SAME_FIGURE_BONUS = 0.3
@@ -92,16 +89,6 @@ class FactChecker:
         quoted.kind = "factcheck"
         quoted.claims = claims
         return quoted
-
-
-def figure_context(text: str, f: figs.Figure) -> tuple[set[str], set[str]]:
-    """Words just before and just after a figure, within its clause: what the figure measures."""
-    before = re.split(r"[,;:.()]", text[max(0, f.start - CONTEXT_BEFORE):f.start])[-1]
-    after = re.split(r"[,;:.()]", text[f.end:f.end + CONTEXT_AFTER])[0]
-    def words(s: str) -> set[str]:
-        return {t for t in lexical_tokens(s, pairs=False) if t not in QUERY_STOPWORDS and not t[:1].isdigit()}
-    unit = set(lexical_tokens(f.unit, pairs=False)) if f.unit not in ("%", "rank", "ratio", "") else set()
-    return words(before), words(after) | unit
 
 
 def _same_quantity(claim: str, f: figs.Figure, spans: list[Span]) -> tuple[Span, figs.Figure] | None:

@@ -29,12 +29,14 @@ from assistant.vi import gazetteer
 from assistant.vi.names import person_names
 from assistant.vi.question import NAMED_INDICES, QuestionInfo
 from assistant.vi.textnorm import fold
-from assistant.vi.tokens import ABBREVIATIONS, lexical_tokens
+from assistant.vi.tokens import ABBREVIATIONS, QUERY_STOPWORDS, lexical_tokens
 
 # Topical word pairs say more than single syllables ("nop_thue" vs "thue"): the weight from issue 2's dev
 # sweep, kept as the coverage feature's definition (the selector learns how much coverage matters).
 PAIR_WEIGHT = 1.6
 
+# Context windows around a figure, in characters: about ten words before, fifteen after (what it counts).
+FIGURE_CONTEXT_BEFORE, FIGURE_CONTEXT_AFTER = 60, 80
 # The counted noun follows its number within a few words: "862 doanh nghiệp", "105.800 tem truy xuất".
 COUNT_NOUN_WINDOW, COUNT_NOUN_WORDS = 40, 4
 
@@ -119,6 +121,16 @@ def lexical_coverage(info: QuestionInfo, spans: Sequence[Span]) -> None:
         s.coverage = sum(w for t, w in weights.items() if t in ts) / total
         s.pair_hits = sum(1 for t in info.focus_pairs if t in ts)
         s.word_coverage = sum(weights[t] for t in info.focus if t in ts) / words if words else 0.0
+
+
+def figure_context(text: str, f: figs.Figure) -> tuple[set[str], set[str]]:
+    """Words just before and just after a figure, within its clause: what the figure measures."""
+    before = re.split(r"[,;:.()]", text[max(0, f.start - FIGURE_CONTEXT_BEFORE):f.start])[-1]
+    after = re.split(r"[,;:.()]", text[f.end:f.end + FIGURE_CONTEXT_AFTER])[0]
+    def words(s: str) -> set[str]:
+        return {t for t in lexical_tokens(s, pairs=False) if t not in QUERY_STOPWORDS and not t[:1].isdigit()}
+    unit = set(lexical_tokens(f.unit, pairs=False)) if f.unit not in ("%", "rank", "ratio", "") else set()
+    return words(before), words(after) | unit
 
 
 def has_expected(info: QuestionInfo, found: Sequence[figs.Figure]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import Any, Iterator, Sequence
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
@@ -67,11 +67,19 @@ class Evidence:
     retrieve_ms: float
 
 
-class AnswerUpdate(NamedTuple):
-    """A step of an answer: the text so far, and the finished Answer on the last update."""
+@dataclass(frozen=True)
+class AnswerUpdate:
+    """A step of an answer: the text so far, and the finished Answer on the last update.
+
+    Not a tuple: LangChain adds up the chunks of a streamed step when they support `+`, and these must not
+    be concatenated; it unpacks like one (`for text, answer in assistant.stream(q)`).
+    """
 
     text: str
     answer: Answer | None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.text, self.answer))
 
 
 class Assistant:

@@ -4,9 +4,9 @@ A convex combination of min-max normalized scores; measured on XQuAD-vi it beats
 rank fusion (recall@1 0.955 vs 0.928, `python -m benchmarks.xquad_eval`), so it is the default.
 
 >>> from assistant.types import Passage
->>> a, b = Passage("a:0", "a", 0, 0, 1, "x"), Passage("b:0", "b", 0, 0, 1, "y")
->>> [h.chunk.chunk_id for h in ScoreFusion().run([(a, 0.9), (b, 0.8)], [(b, 5.0)])]
-['b:0', 'a:0']
+>>> a, b, c = (Passage(f"{x}:0", x, 0, 0, 1, x) for x in "abc")
+>>> [h.chunk.chunk_id for h in ScoreFusion().run([(a, 0.9), (b, 0.8), (c, 0.1)], [(b, 5.0)])]
+['b:0', 'a:0', 'c:0']
 >>> ScoreFusion(method="mean")
 Traceback (most recent call last):
 ...
