@@ -36,8 +36,8 @@ DATELINE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})\s*(?:\|\s*)?(?:\d{1,2}:\d{2
 # Series navigation at the top of a multi-part report: "BÀI 3: ...", "Kỳ 2: ...".
 SERIES_HEADER = re.compile(r"^(?:BÀI|Bài|bài|KỲ|Kỳ|kỳ|PHẦN|Phần)\s+\d+\s*[:.\-–]\s*\S")
 SOURCE_LINE = re.compile(r"^(?:Nguồn|NGUỒN)\b[^:\n]{0,40}:\s*(?P<rest>.*)$")
-_TRAILING_PIPE = re.compile(r"\s*\|\s*$")
-_LEADING_PIPE = re.compile(r"^\s*\|\s*")
+_TRAILING_PIPE = re.compile(r"(?:\s*\|)+\s*$")  # a run of stray pipes: "0||" -> "0" in one pass
+_LEADING_PIPE = re.compile(r"^\s*(?:\|\s*)+")
 
 
 def is_debris_line(line: str) -> bool:
