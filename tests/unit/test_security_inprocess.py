@@ -71,9 +71,10 @@ def test_exposed_host_without_login_warns_and_turns_article_management_off(tmp_p
     upload.write_text("Tỉnh Cà Mau có 4.321 điểm phát wifi miễn phí phục vụ chuyển đổi số.\n", encoding="utf-8")
     results = [_handler(demo, "add_uploaded")([str(upload)]),
                _handler(demo, "add_pasted")("Tin", "Cà Mau", "", "", "", "Nội dung bài viết về chuyển đổi số."),
-               _handler(demo, "do_rebuild")(True), _handler(demo, "do_remove")("bai")]
+               _handler(demo, "rebuild")(True), _handler(demo, "ask_delete")("bai"),
+               _handler(demo, "confirm_delete")("bai"), _handler(demo, "restore")("bai.md")]
     for r in results:  # even a crafted call to a hidden handler does nothing
-        assert note in (r[0] if isinstance(r, tuple) else r)
+        assert any(note in x for x in (r if isinstance(r, tuple) else (r,)) if isinstance(x, str)), r
     assert list(corpus.iterdir()) == [] and not (tmp_path / "index").exists()
 
     launched = _launched(monkeypatch)
