@@ -1,8 +1,10 @@
 """The browser chat, end to end: Playwright drives Debian chromium against the real app (one server, one page).
 
 The tests run in file order and share one page, like an official working through the app:
-ask → follow-up → no answer → fact-check → figures → add articles and rebuild → escaping,
+ask → follow-up → no answer → fact-check → figures → add articles (indexed on add) and rebuild → escaping,
 and at the end: no request ever left 127.0.0.1. A screenshot of each step lands in test-artifacts/.
+Each answer message carries its own sources (`#chatbot .answer .msg-sources`) and the badges of the figures
+that answer ("có trong câu trích dẫn"); tests/e2e/test_ui_chat.py and test_ui_articles.py go deeper into both.
 """
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def app(tmp_path_factory, subprocess_env):
     from assistant.ingest.corpus_admin import save_pasted
 
     corpus, index = private_copy(tmp_path_factory, subprocess_env, "browser")
-    # Lands in the corpus now; the rebuild through the UI (test_add_articles_and_rebuild) indexes it.
+    # Lands in the corpus now; the index update after the first article added through the UI indexes it.
     save_pasted(corpus, title=EVIL_TITLE, province="Kiên Giang", date="2024-03-01", text=EVIL_TEXT)
     with AppServer(corpus, index, subprocess_env, tmp_path_factory.mktemp("browser-logs")) as server:
         yield server
@@ -98,23 +100,27 @@ def open_tab(page, label: str) -> None:
     page.get_by_role("tab", name=label, exact=True).click()
 
 
+FINAL = "#chatbot .answer:has(.msg-actions)"  # a finished answer message (a failure is a .notice, no actions)
+
+
 def ask(ui: UI, question: str, timeout: float = ANSWER_MS):
-    """Type a question, press "Hỏi", wait for the final answer's sources; returns the last bot message."""
+    """Type a question, press "Hỏi", wait for its finished answer message; returns that message (`.answer`),
+    which holds the answer's text, its badges and its own sources."""
     page = ui.page
     open_tab(page, "Hỏi đáp")
-    # Everything in the sources panel now is from the previous answer; the new answer replaces it.
-    page.evaluate("document.querySelectorAll('#sources *').forEach(e => e.setAttribute('data-stale', '1'))")
+    before = page.locator(FINAL).count()
     page.fill("#question textarea", question)
     page.click("#ask-btn")
     try:
-        page.wait_for_selector("#sources :is(.src-card, .abstain, .notice):not([data-stale])", timeout=timeout)
-    except playwright_api.TimeoutError:
+        expect(page.locator(FINAL)).to_have_count(before + 1, timeout=timeout)
+    except AssertionError:
         raise AssertionError(f"no answer to {question!r} within {timeout / 1000:.0f} s\n{ui.app.log_tail()}") from None
-    return page.locator('#chatbot [data-testid="bot"]').last
+    return page.locator(FINAL).last
 
 
-def card_titled(page, title: str, panel: str = "#sources"):
-    return page.locator(f"{panel} .src-card").filter(has=page.locator(".src-head", has_text=title))
+def card_titled(page, title: str, panel: str = f"{FINAL} >> nth=-1"):
+    """The source cards titled `title`: of the last answer message by default, or of another panel."""
+    return page.locator(panel).locator(".src-card").filter(has=page.locator(".src-head", has_text=title))
 
 
 # ---- the steps ----------------------------------------------------------------------------------
@@ -129,9 +135,10 @@ def test_ask_seeded_question_shows_cited_answer_source_and_badge(ui):
     card = card_titled(page, DT_TITLE)
     expect(card).to_have_count(1)
     expect(card.locator(".src-meta")).to_contain_text("Đồng Tháp")
-    expect(card.locator("mark")).to_contain_text("214 dịch vụ công trực tuyến một phần")
-    badge = page.locator("#sources .badge.ok", has_text="214")
-    expect(badge).to_have_attribute("title", "đã kiểm chứng")
+    expect(card.locator(".quote")).to_contain_text("214 dịch vụ công trực tuyến một phần")  # the quoted sentence
+    expect(card.locator("mark")).to_contain_text("214")  # the answering figure inside it
+    badge = bot.locator(".figures .badge.ok", has_text="214")
+    expect(badge).to_have_attribute("title", "có trong câu trích dẫn")
     expect(page.locator("#question textarea")).to_have_value("")  # ready for the next question
     shot(page, "01-hoi-dap-tra-loi")
 
@@ -140,6 +147,7 @@ def test_follow_up_question_uses_the_conversation(ui):
     page = ui.page
     page.get_by_role("button", name="Cuộc hội thoại mới").click()
     expect(page.locator('#chatbot [data-testid="bot"]')).to_have_count(0)
+    expect(page.locator("#chatbot .src-card")).to_have_count(0)
     bot = ask(ui, "Tiền Giang đặt mục tiêu năng suất lao động tăng bao nhiêu mỗi năm?")
     expect(bot).to_contain_text("7%")
     expect(card_titled(page, "Bắt nhịp kinh tế số")).not_to_have_count(0)
@@ -148,9 +156,9 @@ def test_follow_up_question_uses_the_conversation(ui):
     expect(page.locator('#chatbot [data-testid="user"]')).to_have_count(2)  # the history stays on screen
     expect(bot).to_contain_text("7%")
     expect(bot).to_contain_text("[1]")
-    first = page.locator("#sources .src-card").first
+    first = bot.locator(".msg-sources .src-card").first
     expect(first.locator(".src-head")).to_contain_text("Bến Tre thúc đẩy kinh tế số")
-    expect(first.locator("mark")).to_contain_text("năng suất lao động")
+    expect(first.locator(".quote")).to_contain_text("năng suất lao động")
     # the publisher link of the article's front matter, opened safely
     link = first.locator(".src-meta a")
     expect(link).to_have_attribute("href", "https://kinhtevadubao.vn")
@@ -162,9 +170,11 @@ def test_unanswerable_question_says_not_found_with_nearest_sources(ui):
     page = ui.page
     bot = ask(ui, "Đà Nẵng xếp hạng bao nhiêu về chỉ số DTI?")
     expect(bot).to_contain_text("Không tìm thấy")
-    expect(page.locator("#sources .abstain")).to_contain_text("Không tìm thấy")
-    expect(page.locator("#sources .src-card")).not_to_have_count(0)  # the nearest passages
-    expect(page.locator("#sources .badge")).to_have_count(0)  # no figure is asserted
+    nearest = bot.locator(".msg-sources")
+    expect(nearest.locator(".src-title")).to_contain_text("Các đoạn gần nhất")  # said not to answer
+    expect(nearest.locator(".src-card")).not_to_have_count(0)  # the nearest passages
+    expect(bot.locator(".badge")).to_have_count(0)  # no figure is asserted
+    expect(bot.locator("mark")).to_have_count(0)
     shot(page, "03-khong-tim-thay")
 
 
@@ -212,12 +222,14 @@ def test_figures_tab_filters_without_diacritics_and_downloads_csv(ui):
     data = Path(download.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Vietnamese correctly
     records = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert records[0][0] == "Số liệu" and "Câu trong bài" in records[0]
-    assert any(r[0] == "2.212.325 thuê bao" and r[4] == "Tiền Giang" for r in records[1:]), records[:3]
+    header = records[0]
+    assert header[0].startswith("Số liệu") and "Câu trong bài" in header, header
+    prov = header.index("Tỉnh/thành")
+    assert any(r[0] == "2.212.325 thuê bao" and r[prov] == "Tiền Giang" for r in records[1:]), records[:3]
     assert not any("8,59%" == r[0] for r in records[1:])  # the download is the filtered view
 
 
-def test_add_articles_by_paste_and_upload_then_rebuild_and_ask(ui, tmp_path):
+def test_add_articles_by_paste_and_upload_are_indexed_at_once_then_rebuild_and_ask(ui, tmp_path):
     page = ui.page
     open_tab(page, "Bài viết")
     expect(page.locator("#articles-table")).to_contain_text(DT_TITLE)
@@ -232,8 +244,10 @@ def test_add_articles_by_paste_and_upload_then_rebuild_and_ask(ui, tmp_path):
     page.fill("#paste-date textarea", "2024-05-02")
     page.fill("#paste-text textarea", CAMAU_TEXT)
     page.click("#add-paste-btn")
-    expect(log).to_have_value(re.compile("Đã thêm"))
-    assert CAMAU_TITLE in log.input_value()
+    expect(log).to_have_value(re.compile("Chỉ mục đã cập nhật"), timeout=REBUILD_MS)  # indexed on add
+    pasted = log.input_value()
+    assert "Đã thêm" in pasted and CAMAU_TITLE in pasted, pasted
+    assert re.search(r"thêm [1-9]", pasted) and "lỗi 0" in pasted, pasted  # Cà Mau (and the Kiên Giang file)
     shot(page, "07-them-bai-dan")
 
     # upload: a Vietnamese file name with spaces is stored under a sanitized name
@@ -242,13 +256,18 @@ def test_add_articles_by_paste_and_upload_then_rebuild_and_ask(ui, tmp_path):
     page.locator("#upload input[type=file]").set_input_files(str(upload))
     expect(page.locator("#upload")).to_contain_text(".txt")  # the upload reached the server
     page.click("#add-files-btn")
-    expect(log).to_have_value(re.compile(r"✓ Bạc Liêu chữ ký số\.txt → bac-lieu-chu-ky-so\.txt"))
+    expect(log).to_have_value(re.compile(r"✓ Bạc Liêu chữ ký số\.txt → bac-lieu-chu-ky-so\.txt"),
+                              timeout=REBUILD_MS)
+    expect(log).to_have_value(re.compile("Chỉ mục đã cập nhật"), timeout=REBUILD_MS)
+    uploaded = log.input_value()
+    assert re.search(r"thêm 1\b", uploaded) and "lỗi 0" in uploaded, uploaded
     shot(page, "08-tai-tep-len")
 
+    # Everything is indexed already: the rebuild button finds nothing to add.
     page.click("#rebuild-btn")
     expect(log).to_have_value(re.compile("Xong"), timeout=REBUILD_MS)
     summary = log.input_value()
-    assert re.search(r"thêm [1-9]", summary) and "lỗi 0" in summary, summary
+    assert re.search(r"thêm 0\b", summary) and "lỗi 0" in summary, summary
     articles = page.locator("#articles-table")
     expect(articles).to_contain_text(CAMAU_TITLE)
     expect(articles).to_contain_text("Bạc Liêu đẩy mạnh chữ ký số cho người dân")
@@ -261,7 +280,7 @@ def test_add_articles_by_paste_and_upload_then_rebuild_and_ask(ui, tmp_path):
     card = card_titled(page, CAMAU_TITLE)
     expect(card.locator("mark")).to_contain_text("4.321")
     expect(card.locator(".src-meta")).to_contain_text("Cà Mau")
-    expect(page.locator("#sources .badge.ok", has_text="4.321")).to_have_count(1)
+    expect(bot.locator(".figures .badge.ok", has_text="4.321")).to_have_count(1)
     shot(page, "10-tra-loi-tu-bai-moi")
 
     bot = ask(ui, "Bạc Liêu đã cấp bao nhiêu chữ ký số cá nhân?")
@@ -278,13 +297,13 @@ def test_article_html_and_links_are_shown_as_text(ui):
     bot = ask(ui, "Kiên Giang đã lắp đặt bao nhiêu trạm sạc xe điện công cộng?")
     expect(bot).to_contain_text("57")
     assert "&lt;" not in bot.inner_text() and "&amp;" not in bot.inner_text()
-    card = page.locator("#sources .src-card").filter(has_text="trạm sạc").first
+    card = bot.locator(".msg-sources .src-card").filter(has_text="trạm sạc").first
     expect(card.locator(".src-head")).to_contain_text("<script>window.__pwned=1</script>")
     expect(card.locator(".src-text")).to_contain_text("<script>window.__pwned=1</script>")
     expect(card.locator(".src-text")).to_contain_text("[bấm vào đây](http://evil.example)")
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("a[href*='evil.example']").count() == 0
-    assert page.locator("#sources script, #chatbot script").count() == 0
+    assert page.locator("#chatbot script, #verdict-sources script").count() == 0
     shot(page, "11-bai-co-ma-html")
 
     question = 'Kiên Giang <img src=x onerror="window.__pwned2=1"> có bao nhiêu trạm sạc?'
