@@ -81,6 +81,7 @@ class Span:
     word_coverage: float = 0.0  # share of the question's topical words (not pairs) in the span
     pair_hits: int = 0
     score: float = 0.0  # the selector's probability that this span answers
+    row: np.ndarray | None = None  # its FEATURES row, once scored
 
     @property
     def text(self) -> str:
@@ -187,6 +188,21 @@ def sentence_cues(text: str) -> tuple[bool, bool]:
 # counts when no target word stands in the clause.
 _STRONG_ACHIEVED = re.compile(r"\b(?:da dat|dat duoc|hien co|hien nay|da co|da duoc|ket qua|thuc hien duoc|nam qua"
                               r"|vua qua|da trien khai|xep thu|xep hang|dung thu|tang len)\b")
+
+
+QUESTION_FEATURES = ("best_p", "p_gap", "max_sem", "best_sem", "max_lex", "best_lex", "best_word_cov")
+
+
+def question_row(probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """What decides whether to answer at all: how sure the best sentence is, and how close any comes."""
+    if len(probs) == 0:
+        return np.zeros(len(QUESTION_FEATURES), np.float32)
+    order = np.argsort(-probs)
+    best, second = order[0], order[1] if len(order) > 1 else order[0]
+    col = {name: i for i, name in enumerate(FEATURES)}
+    return np.array([probs[best], probs[best] - probs[second], rows[:, col["sem"]].max(), rows[best, col["sem"]],
+                     rows[:, col["lex_cov"]].max(), rows[best, col["lex_cov"]], rows[best, col["word_cov"]]],
+                    np.float32)
 
 
 def nearest_cue(clause: str) -> str | None:

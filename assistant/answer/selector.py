@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer.features import FEATURES
+from assistant.answer.features import FEATURES, question_row
 from assistant.errors import AssistantError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
@@ -46,6 +46,19 @@ class SentenceSelector:
     trained: dict = field(default_factory=dict)
     # The same decision without the semantic signals, for an answerer that has no embedding model.
     without_semantic: "SentenceSelector | None" = None
+    # Whether to answer at all, from QUESTION_FEATURES (a linear model; its own threshold replaces `threshold`).
+    answer_model: dict | None = None
+
+    def should_answer(self, probs: np.ndarray, rows: np.ndarray) -> bool:
+        """Answer when the question-level model (or, without one, the best probability) reaches its threshold."""
+        if len(probs) == 0 or probs.max() <= 0:
+            return False
+        if not self.answer_model:
+            return float(probs.max()) >= self.threshold
+        m = self.answer_model
+        q = (question_row(probs, rows) - np.asarray(m["mean"], np.float32)) / np.asarray(m["scale"], np.float32)
+        p = 1.0 / (1.0 + np.exp(-(q @ np.asarray(m["coef"], np.float32) + m["intercept"])))
+        return float(p) >= m["threshold"]
 
     def for_inputs(self, has_vectors: bool) -> "SentenceSelector":
         """The selector to use: the full one, or the one fitted without semantic signals when there are no vectors."""
@@ -69,7 +82,7 @@ class SentenceSelector:
     @classmethod
     def _from_dict(cls, art: dict, path: Path) -> "SentenceSelector":
         sel = cls(art["features"], art["kind"], float(art["threshold"]), float(art["second_ratio"]),
-                  trained=art.get("trained", {}))
+                  trained=art.get("trained", {}), answer_model=art.get("answer_model"))
         if sel.kind == "linear":
             sel.mean, sel.scale = np.asarray(art["mean"], np.float32), np.asarray(art["scale"], np.float32)
             sel.coef, sel.intercept = np.asarray(art["coef"], np.float32), float(art["intercept"])
@@ -96,6 +109,8 @@ class SentenceSelector:
         if self.kind == "linear":
             art.update(mean=self.mean.tolist(), scale=self.scale.tolist(), coef=self.coef.tolist(),
                        intercept=self.intercept)
+        if self.answer_model is not None:
+            art["answer_model"] = self.answer_model
         if self.without_semantic is not None:
             art["without_semantic"] = self.without_semantic.to_dict()
         return art

@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from assistant.answer.features import FEATURES, candidate_spans, eligible, featurize
+from assistant.answer.features import FEATURES, QUESTION_FEATURES, candidate_spans, eligible, featurize, question_row
 from assistant.answer.selector import DEFAULT_ARTIFACT, SentenceSelector
 from assistant.config import Settings
 from assistant.indexing.sentence_vectors import chunk_sentences
@@ -41,7 +41,7 @@ LEFTOUT_PER_SPLIT = 150  # unanswerable questions per data set and split: enough
 # Train questions per data set: ViNewsQA's ~1,900 would double the run for little (the linear model's
 # validation accuracy is flat past ~800 questions in the quick runs); XQuAD's ~960 are all used.
 MAX_TRAIN_QUESTIONS = 900
-SECOND_RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 1.01 = never a second sentence
+SECOND_RATIOS = (0.0, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 0 = always two sentences, 1.01 = never
 C_GRID = (0.1, 1.0, 10.0)
 
 
@@ -174,25 +174,21 @@ def top1_accuracy(probs: list[np.ndarray], ex: Examples) -> float:
     return float(np.mean(hits)) if hits else 0.0
 
 
-def outcomes(probs: list[np.ndarray], ex: Examples, threshold: float, ratio: float) -> dict[str, float]:
-    """Answer-level rates at a threshold and second-sentence ratio (answerable: gold in quote, false abstention)."""
+def outcomes(probs: list[np.ndarray], ex: Examples, answered: Sequence[bool], ratio: float) -> dict[str, float]:
+    """Answer-level rates given which questions are answered and the second-sentence ratio."""
     in_quote, false_abst, leftout_abst, lengths = [], [], [], []
-    for p, y, a, ln in zip(probs, ex.y, ex.answerable, ex.length):
-        best = int(np.argmax(p)) if len(p) else -1
-        answered = best >= 0 and p[best] >= threshold
+    for p, y, a, ln, ans in zip(probs, ex.y, ex.answerable, ex.length, answered):
         if not a:
-            leftout_abst.append(float(not answered))
+            leftout_abst.append(float(not ans))
             continue
-        false_abst.append(float(not answered))
-        if not answered:
+        false_abst.append(float(not ans))
+        if not ans:
             in_quote.append(0.0)
             continue
-        chosen = [best]
         order = np.argsort(-p)
-        if len(order) > 1:
-            second = int(order[1])
-            if p[second] >= max(threshold, ratio * p[best]):
-                chosen.append(second)
+        chosen = [int(order[0])]
+        if len(order) > 1 and p[order[1]] > 0 and p[order[1]] >= ratio * p[order[0]]:
+            chosen.append(int(order[1]))
         in_quote.append(float(any(y[i] > 0 for i in chosen)))
         lengths.append(float(sum(ln[i] for i in chosen)))
     mean = lambda v: float(np.mean(v)) if v else 0.0  # noqa: E731
@@ -200,21 +196,55 @@ def outcomes(probs: list[np.ndarray], ex: Examples, threshold: float, ratio: flo
             "leftout_abstained": mean(leftout_abst), "quote_chars_p50": float(np.median(lengths)) if lengths else 0.0}
 
 
-def fit_threshold(probs: list[np.ndarray], ex: Examples) -> float:
-    """The threshold that maximizes (answered when answerable) + (abstained when not), on these questions."""
-    best_p = np.array([p.max() if len(p) else 0.0 for p in probs])
+def _balanced_threshold(scores: np.ndarray, answerable: np.ndarray) -> float:
+    """The threshold maximizing (answered when answerable) + (abstained when not)."""
+    grid = np.unique(np.quantile(scores, np.linspace(0, 1, 401)))
+    value = [((scores[answerable] >= t).mean() if answerable.any() else 0)
+             + ((scores[~answerable] < t).mean() if (~answerable).any() else 0) for t in grid]
+    return float(grid[int(np.argmax(value))])
+
+
+def fit_answer_model(probs: list[np.ndarray], ex: Examples, zero: Sequence[int] = ()) -> dict:
+    """The question-level model of whether to answer (QUESTION_FEATURES), with its balanced threshold.
+
+    `zero`: feature columns the answerer will not have (the semantic ones without an embedder).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    def blank(x: np.ndarray) -> np.ndarray:
+        if not zero:
+            return x
+        x = x.copy()
+        x[:, list(zero)] = 0.0
+        return x
+
+    Q = np.stack([question_row(p, blank(x)) for p, x in zip(probs, ex.X)])
     ans = np.array(ex.answerable)
-    grid = np.unique(np.quantile(best_p, np.linspace(0, 1, 201)))
-    scores = [((best_p[ans] >= t).mean() if ans.any() else 0) + ((best_p[~ans] < t).mean() if (~ans).any() else 0)
-              for t in grid]
-    return float(grid[int(np.argmax(scores))])
+    scaler = StandardScaler().fit(Q)
+    lr = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(Q), ans)
+    scores = lr.predict_proba(scaler.transform(Q))[:, 1]
+    return {"features": list(QUESTION_FEATURES), "mean": scaler.mean_.tolist(),
+            "scale": np.where(scaler.scale_ > 0, scaler.scale_, 1.0).tolist(), "coef": lr.coef_[0].tolist(),
+            "intercept": float(lr.intercept_[0]), "threshold": _balanced_threshold(scores, ans)}
 
 
-def fit_ratio(probs: list[np.ndarray], ex: Examples, threshold: float) -> float:
+def answered_by(sel: SentenceSelector, probs: list[np.ndarray], ex: Examples) -> list[bool]:
+    """Which questions the selector answers (as the answerer decides)."""
+    return [sel.should_answer(p, x) if len(p) else False for p, x in zip(probs, ex.X)]
+
+
+def fit_threshold(probs: list[np.ndarray], ex: Examples) -> float:
+    """The best-probability threshold (used when no question-level model is given)."""
+    best_p = np.array([p.max() if len(p) else 0.0 for p in probs])
+    return _balanced_threshold(best_p, np.array(ex.answerable))
+
+
+def fit_ratio(probs: list[np.ndarray], ex: Examples, answered: Sequence[bool]) -> float:
     """The second-sentence ratio with the most gold in the quote while quotes stay short (p50 ≤ 400 chars)."""
     best, best_key = SECOND_RATIOS[-1], (-1.0, 0.0)
     for r in SECOND_RATIOS:
-        o = outcomes(probs, ex, threshold, r)
+        o = outcomes(probs, ex, answered, r)
         key = (o["gold_in_quote"] if o["quote_chars_p50"] <= 400 else -1.0, r)
         if key > best_key:
             best, best_key = r, key
@@ -347,18 +377,25 @@ def train(workdir: Path, out: Path, limit: int | None = None, command: str = "")
     model = models[chosen]
     train_probs = _probs(model, train_ex)
     threshold = fit_threshold(train_probs, train_ex)
-    ratio = fit_ratio(train_probs, train_ex, threshold)
+    sel = _selector(chosen, model, threshold, SECOND_RATIOS[-1], {})
+    sel.answer_model = fit_answer_model(train_probs, train_ex)
+    train_answered = answered_by(sel, train_probs, train_ex)
+    ratio = sel.second_ratio = fit_ratio(train_probs, train_ex, train_answered)
     val_probs = _probs(model, val_ex)
+    val_answered = answered_by(sel, val_probs, val_ex)
     record = {
         "command": command, "model": chosen, "seconds": round(time.perf_counter() - t0, 1),
         "data_sha256": data_hashes(), "limit": limit,
         "train": {"questions": len(train_ex.X), "rows": int(len(y)), "positives": int(y.sum()),
-                  **outcomes(train_probs, train_ex, threshold, ratio)},
+                  **outcomes(train_probs, train_ex, train_answered, ratio)},
         "validation": {"questions": len(val_ex.X), "top1_by_model": val_top1,
-                       "top1": top1_accuracy(val_probs, val_ex), **outcomes(val_probs, val_ex, threshold, ratio)},
+                       "top1": top1_accuracy(val_probs, val_ex), **outcomes(val_probs, val_ex, val_answered, ratio),
+                       "best_probability_threshold_only": outcomes(val_probs, val_ex,
+                                                                   [len(p) > 0 and p.max() >= threshold
+                                                                    for p in val_probs], ratio)},
         "signal_ablation_val_top1": ablation(X, y, val_ex, SIGNAL_GROUPS),
     }
-    sel = _selector(chosen, model, threshold, ratio, record)
+    sel.trained = record
     sel.without_semantic = fit_without_semantic(X, y, train_ex, val_ex, record)
     sel.save(out)
     return record
@@ -375,13 +412,19 @@ def fit_without_semantic(X: np.ndarray, y: np.ndarray, train_ex: Examples, val_e
     cols = [FEATURES.index(f) for f in names]
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(X[:, cols], y)
     tp = _probs(model, train_ex, cols)
-    threshold = fit_threshold(tp, train_ex)
-    ratio = fit_ratio(tp, train_ex, threshold)
-    vp = _probs(model, val_ex, cols)
-    rec = {"validation": {"top1": top1_accuracy(vp, val_ex), **outcomes(vp, val_ex, threshold, ratio)}}
-    record["without_semantic"] = rec["validation"]
-    sel = _selector("logistic", model, threshold, ratio, rec)
+    sel = _selector("logistic", model, fit_threshold(tp, train_ex), SECOND_RATIOS[-1], {})
     sel.features = names
+    sem_cols = [FEATURES.index(f) for f in SIGNAL_GROUPS["semantic"]]
+    sel.answer_model = fit_answer_model(tp, train_ex, sem_cols)
+    blanked = lambda ex: [x if not len(x) else np.where(np.isin(np.arange(x.shape[1]), sem_cols), 0.0, x)  # noqa: E731
+                          for x in ex.X]
+    answered = lambda probs, ex: [sel.should_answer(p, x) if len(p) else False  # noqa: E731
+                                  for p, x in zip(probs, blanked(ex))]
+    ratio = sel.second_ratio = fit_ratio(tp, train_ex, answered(tp, train_ex))
+    vp = _probs(model, val_ex, cols)
+    rec = {"validation": {"top1": top1_accuracy(vp, val_ex), **outcomes(vp, val_ex, answered(vp, val_ex), ratio)}}
+    record["without_semantic"] = rec["validation"]
+    sel.trained = rec
     return sel
 
 
