@@ -15,8 +15,9 @@ queries: retrieval candidates fetched the old way (commit 5141bc3: a `count()` b
   question, whether the top-k hits equal the old ones (ids in order; and with equal fused scores: a
   filtered HNSW query and an unfiltered one can return different near-ties), and dev_qa's
   evidence_top1/top5/MRR for each.
-reopen: RSS of one process while its vector store reopens N times (each followed by a query), with
-  the old connection closed (today) and left open (the old behaviour), in two fresh processes.
+reopen: RSS of one process while its vector store reopens N times (each followed by a query): the old
+  connection left open (the old behaviour), closed, and closed with glibc's freed memory handed back
+  (today), each in a fresh process.
 model: peak RSS and load time of the embedder loaded straight in bf16 (today) and loaded in fp32 then
   cast (the old path), each in a fresh process; the vectors of both are compared.
 api: the real app (`python app.py`, FastAPI + Gradio) on the given index: `POST /api/ask` p50 against
@@ -225,15 +226,21 @@ def report_queries(r: dict) -> str:
 
 
 # --- reopen ------------------------------------------------------------------------------------------------
-def reopen_child(index: Path, reopens: int, keep_open: bool) -> dict:
+REOPEN_MODES = {"old": "left open, no trim (the old behaviour)", "close": "closed, no malloc_trim",
+                "today": "closed + malloc_trim (today)"}
+
+
+def reopen_child(index: Path, reopens: int, mode: str) -> dict:
     """In this (fresh) process: open the store, query, then `reopens` x (reopen + query); RSS before/after."""
     import numpy as np
 
     from assistant.indexing import vectorstore
     from assistant.indexing.embed.embeddings import fingerprint_for
 
-    if keep_open:  # the old behaviour: a reopen dropped the old engine from Chroma's cache but never stopped it
+    if mode == "old":  # a reopen dropped the old engine from Chroma's cache but never stopped it
         vectorstore._Handle.close = lambda self: None
+    if mode in ("old", "close"):
+        vectorstore._release_freed_memory = lambda: None
     settings = _settings(index)
     store = vectorstore.VectorStore.open(settings, fingerprint_for(settings))
     vec = np.random.default_rng(0).standard_normal(384).astype(np.float32)
@@ -246,7 +253,7 @@ def reopen_child(index: Path, reopens: int, keep_open: bool) -> dict:
             store.reopen()
             store.query(vec, 40)
             samples.append(rss_now_mb())
-    return {"keep_open": keep_open, "reopens": reopens, "rss_start_mb": round(start, 1),
+    return {"mode": mode, "reopens": reopens, "rss_start_mb": round(start, 1),
             "rss_end_mb": round(samples[-1], 1), "growth_mb": round(samples[-1] - start, 1),
             "growth_pct": round(100 * (samples[-1] - start) / start, 1),
             "mb_per_reopen": round((samples[-1] - start) / reopens, 2), "seconds": round(sw.seconds, 2),
@@ -255,10 +262,10 @@ def reopen_child(index: Path, reopens: int, keep_open: bool) -> dict:
 
 def run_reopen(args) -> dict:
     out = {"index": str(args.index), "runs": []}
-    for keep_open in (True, False):
-        log(f"reopen: {args.reopens} reopens, old connection {'left open' if keep_open else 'closed'}")
+    for mode in REOPEN_MODES:
+        log(f"reopen: {args.reopens} reopens, old connection {REOPEN_MODES[mode]}")
         proc = subprocess.run([sys.executable, "-m", "benchmarks.api_latency", "_reopen_child", "--index",
-                               str(args.index), "--reopens", str(args.reopens)] + (["--keep-open"] if keep_open else []),
+                               str(args.index), "--reopens", str(args.reopens), "--mode", mode],
                               cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=1800)
         if proc.returncode:
             raise SystemExit(proc.stderr[-3000:])
@@ -267,7 +274,7 @@ def run_reopen(args) -> dict:
 
 
 def report_reopen(r: dict) -> str:
-    rows = [["left open (old)" if x["keep_open"] else "closed (today)", x["reopens"], x["rss_start_mb"],
+    rows = [[REOPEN_MODES[x["mode"]], x["reopens"], x["rss_start_mb"],
              x["rss_end_mb"], x["growth_mb"], x["growth_pct"], x["mb_per_reopen"]] for x in r["runs"]]
     return table(rows, ["old connection", "reopens", "RSS start MB", "RSS end MB", "growth MB", "growth %",
                         "MB per reopen"])
@@ -450,9 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         p = argparse.ArgumentParser()
         p.add_argument("--index", type=Path)
         p.add_argument("--reopens", type=int)
-        p.add_argument("--keep-open", action="store_true")
+        p.add_argument("--mode", choices=list(REOPEN_MODES), default="today")
         a = p.parse_args(argv[1:])
-        print(json.dumps(reopen_child(a.index, a.reopens, a.keep_open)))
+        print(json.dumps(reopen_child(a.index, a.reopens, a.mode)))
         return 0
     if argv[:1] == ["_model_child"]:
         print(json.dumps(model_child(argv[1], Path(argv[2]))))

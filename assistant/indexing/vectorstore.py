@@ -74,6 +74,27 @@ def _forget_cached_system(path: str):
     return SharedSystemClient._identifier_to_system.pop(path, None)
 
 
+def _release_freed_memory() -> None:
+    """Hand memory freed by a closed engine back to the OS (glibc keeps it in its arenas otherwise).
+
+    Measured with benchmarks.api_latency reopen at 8,444 chunks: without it RSS settles ~100 MB higher after
+    a few dozen reopens. A no-op where glibc's malloc_trim does not exist.
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
 class _Handle:
     """One connection (client, collection, the engine it started) and the calls running on it."""
 
@@ -152,6 +173,7 @@ class VectorStore:
     def _close(self, handle: _Handle) -> None:
         handle.close()
         self.closed_connections += 1
+        _release_freed_memory()
 
     @contextmanager
     def _using(self) -> Iterator[_Handle]:
