@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = Field("", repr=False)
-    llm_timeout: float = 60.0
+    llm_timeout: float = Field(60.0, gt=0)  # seconds for the whole generative answer (a wall-clock deadline)
+    # A short cited answer is 1-4 sentences, ~150 characters each, ~3 characters of Vietnamese per token: ~200.
+    llm_max_tokens: int = Field(320, gt=0)
     local_model_path: str = ""
     k: int = Field(5, ge=1, le=100)
     max_chunks_per_article: int = Field(3, gt=0)

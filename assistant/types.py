@@ -171,10 +171,13 @@ class Answer:
     def to_text(self) -> str:
         """Human-readable answer with its numbered sources (for the terminal)."""
         lines = [self.answer]
+        if self.fallback is not None:  # a flagged or empty model answer: the verified quotes come first
+            lines = ["Câu trả lời trích nguyên văn:", self.fallback.to_text(), "",
+                     "Câu trả lời của mô hình (chưa kiểm chứng được):", self.answer]
         if self.notice:
             lines.insert(0, f"[!] {self.notice}")
         if self.flagged:
-            lines.append("[!] Câu trả lời có số liệu không kiểm chứng được trong nguồn.")
+            lines.append("[!] Câu trả lời có số liệu hoặc câu không kiểm chứng được trong nguồn.")
         if self.citations:
             lines.append("")
             lines.append("Nguồn:")
@@ -182,6 +185,4 @@ class Answer:
                 where = ", ".join(x for x in (c.province, c.date) if x)
                 lines.append(f"[{c.n}] {c.title}" + (f" ({where})" if where else "") + (f" {c.url}" if c.url else ""))
                 lines.append(f"    “{c.quote}”")
-        if self.fallback is not None:
-            lines += ["", "Câu trả lời trích nguyên văn:", self.fallback.to_text()]
         return "\n".join(lines)

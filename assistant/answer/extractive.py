@@ -84,7 +84,8 @@ class ExtractiveAnswerer:
         for group in groups:
             pool = [s for s in spans if not group or (set(group) & set(s.hit.chunk.provinces) if not by_place
                                                      else s.hit.chunk.province in group)]
-            picked = self.select(pool, single=len(groups) == 1, info=info)
+            # One topic: whether to answer is decided over every candidate, as the answer model was fitted.
+            picked = self.select(pool, single=len(groups) == 1, info=info, decide_on=spans if len(groups) == 1 else None)
             chosen.extend(s for s in picked if s not in chosen)
         if not chosen:
             return abstention(info, hits, "")
@@ -95,20 +96,26 @@ class ExtractiveAnswerer:
             note = year_note(info, chosen)
         return compose(info, hits, chosen, by_province=by_place, note=note)
 
-    def select(self, pool: Sequence[Span], *, single: bool = True, info: QuestionInfo | None = None) -> list[Span]:
-        """The best span if it reaches the threshold, and a second one close to it (single-topic answers).
+    def select(self, pool: Sequence[Span], *, single: bool = True, info: QuestionInfo | None = None,
+               decide_on: Sequence[Span] | None = None) -> list[Span]:
+        """The best span if the answer model says to answer, and a second one close to it (single-topic answers).
 
-        A figure question that names no year gets both the result and the target when the sources have both.
+        `decide_on`: the spans the decision to answer looks at (default: the pool). A figure question that
+        names no year gets both the result and the target when the sources have both.
         """
-        if not pool:
+        if not pool or max(s.score for s in pool) <= 0:
             return []
         best = max(pool, key=lambda s: s.score)
-        if not self._active.should_answer(np.array([s.score for s in pool]), np.stack([s.row for s in pool])):
+        basis = decide_on or pool
+        if not self._active.should_answer(np.array([s.score for s in basis]), np.stack([s.row for s in basis])):
             return []
         out = [best]
         if not single:
             return out
+        # The second quote completes the best one from the same article; a figure from another article beside
+        # it would read as a second answer (an injected "1.000.000 dịch vụ" next to the real 214).
         rest = [s for s in pool if s is not best and _disjoint(s, best)
+                and s.hit.chunk.article_id == best.hit.chunk.article_id
                 and " ".join(s.text.split()) != " ".join(best.text.split())]
         second = max(rest, key=lambda s: s.score, default=None)
         if second is not None and second.score > 0 and second.score >= self._active.second_ratio * best.score:
@@ -116,7 +123,6 @@ class ExtractiveAnswerer:
         elif info is not None and info.expects and not question_years(info):
             best_target = sentence_cues(best.text)[0]
             other = [s for s in rest if sentence_cues(s.text)[0] != best_target
-                     and s.hit.chunk.article_id == best.hit.chunk.article_id
                      and s.score >= BOTH_STATUSES_RATIO * self._active.second_ratio * best.score]
             if other:
                 out.append(max(other, key=lambda s: s.score))

@@ -48,8 +48,12 @@ FEATURES = (
     "hit_rank_inv", "hit_score_rel", "dense_rank_inv", "top_article",
     "prev_sem", "next_sem", "prev_lex_cov", "log_len", "sent_pos_inv",
     "person_ok", "person_missing", "count_ok",
-    "when_asked", "when_ok", "who_asked", "who_ok", "where_asked", "where_ok", "new_names",
+    "when_asked", "when_ok", "who_asked", "who_ok", "where_asked", "where_ok", "new_names", "people_missing",
 )
+# People are counted with "người" itself ("67.500 lượt người", "1.200 người"): a sentence whose figures count
+# visits, files or percentages never answers "bao nhiêu người" (dev_qa d21); the one such paraphrase question's
+# gold sentence counts "lượt người", so the gate costs no answerable question of ours.
+PEOPLE_COUNT_NOUNS = frozenset({"nguoi"})
 
 # What kind of answer a wh-question wants (folded cue words): a time, a person, a place.
 _WHEN_CUES = re.compile(r"\b(?:nam nao|khi nao|luc nao|bao gio|ngay nao|thang nao|thoi diem nao|thoi gian nao"
@@ -90,9 +94,9 @@ class Span:
 
 
 # Hard guarantees, not scores: a sentence that lacks the kind of figure asked for, names only other provinces,
-# or only another index, or names nobody for a "who" question, never answers (a wrong figure is worse than no
-# answer, DESIGN.md). The training data has too few such cases for the selector to learn them.
-GATES = ("expects_missing", "other_place", "index_clash", "person_missing")
+# or only another index, names nobody for a "who" question, or counts no people for "bao nhiêu người", never
+# answers (a wrong figure is worse than no answer, DESIGN.md). The training data has too few such cases for the selector to learn them.
+GATES = ("expects_missing", "other_place", "index_clash", "person_missing", "people_missing")
 
 
 def eligible(rows: np.ndarray) -> np.ndarray:
@@ -166,6 +170,14 @@ def counts_noun(text: str, f: figs.Figure, noun: str) -> bool:
     after = lexical_tokens(text[f.end:f.end + COUNT_NOUN_WINDOW], pairs=False)
     return head in after[:COUNT_NOUN_WORDS] + [w for t in after[:2] if t in ABBREVIATIONS
                                                for w in ABBREVIATIONS[t].split()[:1]]
+
+
+def counts_people(text: str, f: figs.Figure) -> bool:
+    """A count (not a share) followed, inside its clause, by "người" within a few words."""
+    if f.kind != "number":
+        return False
+    clause = re.split(r"[,;:.()]", text[f.end:f.end + COUNT_NOUN_WINDOW])[0]
+    return any(t in PEOPLE_COUNT_NOUNS for t in lexical_tokens(clause, pairs=False)[:COUNT_NOUN_WORDS])
 
 
 def question_years(info: QuestionInfo) -> set[str]:
@@ -303,4 +315,6 @@ def featurize(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span],
         row[col["new_names"]] = math.log1p(len(names))
         if info.count_noun:
             row[col["count_ok"]] = float(any(counts_noun(text, f, info.count_noun) for f in found if f.is_quantity))
+            if info.count_noun.split()[0] in PEOPLE_COUNT_NOUNS:
+                row[col["people_missing"]] = float(not any(counts_people(text, f) for f in found))
     return out

@@ -19,6 +19,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from assistant.answer.compose import abstention
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.factcheck import FactChecker
+from assistant.answer.grounding import GroundingCheck
 from assistant.answer.verify import verify_answer
 from assistant.config import Settings
 from assistant.errors import AssistantError
@@ -81,6 +82,9 @@ class AnswerUpdate:
     def __iter__(self) -> Iterator[Any]:
         return iter((self.text, self.answer))
 
+    def __getitem__(self, i: int) -> Any:
+        return (self.text, self.answer)[i]
+
 
 class Assistant:
     """Answers questions over the index with the configured backend.
@@ -101,7 +105,7 @@ class Assistant:
         if settings.backend == "openai":
             from assistant.answer.llm import OpenAIAnswerer
 
-            self._generative = OpenAIAnswerer(settings)
+            self._generative = OpenAIAnswerer(settings, ranker=self.extractive)
         elif settings.backend == "local":
             from assistant.answer.local.answerer import LocalAnswerer
 
@@ -200,7 +204,7 @@ class Assistant:
                 answer = finish(info, hits, text) if finish else self._generative.run(info, hits)
             else:
                 answer = self._generative.run(info, hits)
-            answer = verify_answer(answer)
+            answer = GroundingCheck().run(verify_answer(answer), info.text)
         except LLMError as exc:
             fallback.notice = f"{str(exc)[:1].upper()}{str(exc)[1:]}; đây là câu trả lời trích nguyên văn từ nguồn."
             return fallback

@@ -33,6 +33,19 @@ _ENGLISH = frozenset("the what how many much is are was were of in which who whe
                      "with rank ranking number percent province digital".split())
 
 
+# A code-mixed question ("How many dịch vụ công … does Đồng Tháp have?") is read for its Vietnamese part: when
+# one of these unambiguous English words is there, English function words are not topical terms.
+_ENGLISH_CUES = frozenset("how many much what which does have has".split())
+_ENGLISH_FUNCTION = frozenset("the what how many much is are was were of in which who when where does do did and "
+                              "to for with have has a an".split())
+
+
+def _english_words(text: str) -> set[str]:
+    """English function words typed in a code-mixed question (empty when no unambiguous English cue is there)."""
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text) if w.isascii()}
+    return words & _ENGLISH_FUNCTION if words & _ENGLISH_CUES else set()
+
+
 def looks_english(text: str) -> bool:
     """True for a question written in English (no Vietnamese letters, mostly English function words)."""
     for m in reversed(gazetteer.find_provinces(text)):  # "Hậu Giang" in an English question is still English
@@ -69,15 +82,17 @@ def analyze(question: str, *, normalized: bool = False) -> QuestionInfo:
     for m in gazetteer.find_provinces(text):
         province_tokens.update(lexical_tokens(m.surface, pairs=False))
     toks = lexical_tokens(text, pairs=False)
+    english = _english_words(text)
 
     def topical(t: str) -> bool:
-        return t not in QUERY_STOPWORDS and t not in GENERIC and t not in province_tokens
+        return t not in QUERY_STOPWORDS and t not in GENERIC and t not in province_tokens and t not in english
 
     focus = list(dict.fromkeys(t for t in toks if topical(t)))
     # Pairs with a number are brittle ("DTI 2021" vs "DTI cấp tỉnh năm 2021"): words only.
     pairs = list(dict.fromkeys(f"{a}_{b}" for a, b in zip(toks, toks[1:])
                                if topical(a) and topical(b) and not a[0].isdigit() and not b[0].isdigit()))
-    expects = _expected_figure(folded)
+    expects = _expected_figure(folded) or ("number" if {"how", "many"} <= english or {"how", "much"} <= english
+                                           else None)
     claim = _claim_text(text, folded)
     return QuestionInfo(text, folded, provinces, expects, focus, pairs, bool(claim), claim, _count_noun(folded),
                         bool(_PERSON_CUE.search(folded)), NAMED_INDICES.intersection(toks))

@@ -13,6 +13,7 @@ from assistant.ingest.chunking import CHUNKER_VERSION
 from assistant.indexing.embed.embeddings import fingerprint_for
 from assistant.indexing.indexer import LOCK_FILE, IndexBusyError, Indexer, embedding_text
 from assistant.indexing.lexical import FTS_TABLE
+from assistant.indexing.sentence_vectors import chunk_sentences
 from assistant.indexing.vectorstore import VectorStore, collection_name
 from tests.support.paths import SEED_IDS, settings_for
 
@@ -51,6 +52,15 @@ def assert_consistent(settings):
 def fts_rows(cat: Catalog, token: str) -> list[int]:
     return [r[0] for r in cat.conn.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?",
                                            (f'"{token}"',))]
+
+
+def chunk_passages(recording, chunk_texts) -> list[str]:
+    """The chunk texts among what was embedded; the rest must be sentences of those chunks (the answer stage's
+    sentence vectors), so nothing outside the changed articles was embedded."""
+    sentences = set(chunk_sentences(chunk_texts))
+    chunks = [p for p in recording.passages if p not in sentences]
+    assert all(p in sentences for p in recording.passages if p not in chunks)
+    return chunks
 
 
 def run(settings, recording, **kw):
@@ -137,13 +147,16 @@ def test_add_one_article_embeds_only_its_chunks(index_copy, recording):
     cat = Catalog(settings.index_dir)
     new = cat.chunks_of("005_vinh_long")
     assert new and summary.chunks == len(new)
-    assert sorted(recording.passages) == sorted(embedding_text(r.title, r.text) for r in new)
+    assert sorted(chunk_passages(recording, [r.text for r in new])) == sorted(embedding_text(r.title, r.text)
+                                                                              for r in new)
+    assert set(recording.passages) - set(chunk_passages(recording, [r.text for r in new]))  # its sentences too
     assert new[0].province == "Vĩnh Long" and new[0].title.startswith("Bài mới: Vĩnh Long")
     after = ids_by_article(cat)
     assert {k: v for k, v in after.items() if k != "005_vinh_long"} == before  # others untouched
     assert cat.generation() > gen  # readers can see that something changed
     cat.close()
-    assert calls and calls[-1][0] == "embed" and calls[-1][1] == calls[-1][2] == len(new)
+    embed = [c for c in calls if c[0] == "embed"]
+    assert embed and embed[-1][1] == embed[-1][2] == len(new)
     assert_consistent(settings)
 
 
@@ -169,7 +182,9 @@ def test_modified_article_replaces_its_chunks_everywhere(index_copy, recording):
     docs = store.collection.get(where={"article_id": A003}, include=["documents"])["documents"]
     assert any("4.321" in d for d in docs) and not any("3.024" in d for d in docs)
     assert {k: v for k, v in after.items() if k != A003} == {k: v for k, v in before.items() if k != A003}
-    assert len(recording.passages) == len(after[A003])
+    new_texts = [r.text for r in cat.chunks_of(A003)]
+    assert len(chunk_passages(recording, new_texts)) == len(after[A003])
+    assert any("4.321" in p for p in set(recording.passages) - set(chunk_passages(recording, new_texts)))
     cat.close()
     assert_consistent(settings)
 
@@ -225,8 +240,9 @@ def test_model_fingerprint_change_rebuilds_everything(index_copy, recording):
     assert fingerprint_for(changed) != fingerprint_for(settings)
     summary = run(changed, recording)
     assert summary.full and summary.updated == 2 and summary.added == 0 and summary.unchanged == 0
-    assert len(recording.passages) == len(ids_before)  # every chunk re-embedded
     cat, store = open_all(changed)
+    texts = [r.text for aid in (A003, A004) for r in cat.chunks_of(aid)]
+    assert len(chunk_passages(recording, texts)) == len(ids_before)  # every chunk re-embedded
     assert cat.get_meta("model_fingerprint") == fingerprint_for(changed)
     assert cat.chunk_ids() == ids_before == store.ids()
     names = {getattr(c, "name", c) for c in store._client.list_collections()}

@@ -102,3 +102,55 @@ def test_streaming_yields_growing_text_then_the_verified_answer(make_bot):
     assert len(texts) >= 2 and all(b.startswith(a) for a, b in zip(texts, texts[1:]))
     final = parts[-1][1]
     assert final is not None and not final.flagged and final.figures
+
+
+# --- what small models do on a real server (issue 14): each ends as the extractive answer, or flagged ------------
+def test_a_looping_reply_is_stopped_and_the_extractive_answer_given(make_bot):
+    import time
+
+    t = time.perf_counter()
+    updates = list(make_bot("runaway", timeout=30.0).stream(QUESTION))
+    a = updates[-1][1]
+    assert time.perf_counter() - t < 10  # stopped by the repetition guard, not by the 30 s deadline
+    assert a.backend == "extractive" and "lặp lại" in a.notice and "trích nguyên văn" in a.notice
+    assert a.answer.count("214") <= 2 and len(a.answer) < 1500  # the partial loop is not the answer
+
+
+def test_a_trickling_reply_is_abandoned_at_the_wall_clock_deadline(make_bot):
+    import time
+
+    t = time.perf_counter()
+    a = make_bot("trickle", timeout=2.0).ask(QUESTION)  # every read is quick: only a whole-answer deadline stops it
+    assert time.perf_counter() - t < 6
+    assert a.backend == "extractive" and "quá thời gian" in a.notice and "214" in a.answer
+    assert "Đồng Tháp Đồng Tháp" not in a.answer
+
+
+def test_max_tokens_is_sent_and_a_cut_reply_falls_back(make_bot, server):
+    a = make_bot("length").ask(QUESTION)
+    assert server.requests[-1]["max_tokens"] == make_bot("length").settings.llm_max_tokens
+    assert a.backend == "extractive" and "ASSISTANT_LLM_MAX_TOKENS" in a.notice
+
+
+def test_an_uncited_statement_is_flagged_and_the_extractive_answer_comes_first(make_bot):
+    a = make_bot("uncited").ask(QUESTION)
+    assert a.flagged and "không có trích dẫn" in a.notice
+    assert a.fallback is not None and "214" in a.fallback.answer
+    text = a.to_text()
+    # the verified quotes first, then the model's text under its own heading
+    assert text.index("Câu trả lời trích nguyên văn:") < text.index("Câu trả lời của mô hình (chưa kiểm chứng được):")
+
+
+def test_a_reply_that_restates_the_question_counts_as_an_abstention(make_bot):
+    a = make_bot("restate").ask(QUESTION)
+    assert a.abstained and a.kind == "abstain" and not a.flagged
+    assert a.fallback is not None and "214" in a.fallback.answer
+
+
+def test_a_figure_cited_to_another_provinces_sentence_is_flagged(make_bot, server):
+    q = "Kinh tế số của Tiền Giang và Đồng Tháp chiếm bao nhiêu phần trăm GRDP?"
+    a = make_bot("misattribute").ask(q)
+    assert "6,42%" in a.answer and "[" in a.answer  # cited, and the figure is in the cited source
+    bad = [f for f in a.figures if f.text.startswith("6,42")]
+    assert bad and not bad[0].verified and a.flagged
+    assert "Đồng Tháp" in a.notice and a.fallback is not None

@@ -4,6 +4,11 @@ The model name picks the behaviour: "quote" copies the first sentence with a fig
 source [1] and cites it; "invent" states a figure no source has; "badref" cites a source that
 was not given; "abstain" says nothing was found; "slow" answers after `SLOW_SECONDS`; "garbage"
 returns a body that is not an OpenAI response; "error" returns HTTP 500.
+What small models do on a real server: "runaway" repeats one cited sentence until stopped; "trickle"
+sends a few characters every TRICKLE_SECONDS, forever (each read is quick, the answer never ends);
+"uncited" states a fact with no [n]; "restate" repeats the question with [1]; "misattribute" gives
+Tiền Giang the figure of the source that states 6,42% for Đồng Tháp, citing that source; "length"
+stops at max_tokens (finish_reason "length").
 """
 from __future__ import annotations
 
@@ -14,9 +19,19 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SLOW_SECONDS = 5.0
+TRICKLE_SECONDS = 0.3
+LOOP_SENTENCE = "Đồng Tháp có 214 dịch vụ công trực tuyến một phần [1]. "
 
 
 def _reply(model: str, prompt: str) -> str:
+    if model == "uncited":
+        return "Đồng Tháp đang đẩy mạnh chuyển đổi số trong các cơ quan nhà nước và doanh nghiệp."
+    if model == "restate":
+        question = re.search(r"CÂU HỎI: (.*?)\n", prompt)
+        return (question.group(1) if question else "") + " [1]"
+    if model == "misattribute":
+        n = re.search(r"\[(\d+)\][^\n]*\n[^\[]*6,42%", prompt)
+        return f"Kinh tế số của Tiền Giang chiếm 6,42% GRDP [{n.group(1) if n else 1}]."
     if model == "invent":
         return "Theo nguồn, tỉnh có 9.876 dịch vụ công trực tuyến một phần [1]."
     if model == "badref":
@@ -67,12 +82,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
-            for i in range(0, len(text), 12):
+
+            def send(piece: str) -> None:
                 chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
-                         "choices": [{"index": 0, "delta": {"content": text[i:i + 12]}, "finish_reason": None}]}
+                         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
                 self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+                self.wfile.flush()
+
+            if model in ("runaway", "trickle"):  # until the client hangs up (or 10 minutes)
+                for _ in range(2000):
+                    send(LOOP_SENTENCE if model == "runaway" else "Đồng Tháp ")
+                    time.sleep(TRICKLE_SECONDS if model == "trickle" else 0.01)
+                return
+            for i in range(0, len(text), 12):
+                send(text[i:i + 12])
             end = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
-                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                   "choices": [{"index": 0, "delta": {}, "finish_reason": "length" if model == "length" else "stop"}]}
             self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
             return
         resp = {"id": "c1", "object": "chat.completion", "created": 0, "model": model,

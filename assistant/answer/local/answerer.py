@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
+from assistant.answer.guard import ReplyGuard
 from assistant.answer.llm import MAX_SOURCE_CHARS, LLMError, build_messages, to_answer
 from assistant.answer.local.engine import _Engine, get_engine
 from assistant.answer.local.gguf import resolve_model_path
@@ -85,7 +86,7 @@ class LocalAnswerer:
         engine = self.engine
         used = prompt_hits(hits)
         text = ""
-        for piece in engine.chat_stream(_messages(info, used), self.timeout):
+        for piece in ReplyGuard(self.timeout, "mô hình cục bộ").run(engine.chat_stream(_messages(info, used), self.timeout)):
             text += piece
             yield piece
         # Decoding is greedy: a caller that streams and then calls run() gets this same reply.

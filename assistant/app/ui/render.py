@@ -305,6 +305,12 @@ def answer_message(answer: Answer, msg_id: str, answering: list[int] | None = No
         parts.append(f'<div class="notice">{esc(answer.notice)}</div>')
     if answer.resolved_question:
         parts.append(f'<div class="understood">Đã hiểu là: “{esc(answer.resolved_question)}”</div>')
+    if answer.fallback is not None:  # a flagged or empty model answer: the verified quotes come first
+        fb = answer.fallback
+        parts.append('<div class="fallback"><div class="src-title">Câu trả lời trích nguyên văn từ nguồn</div>')
+        parts.append(f'<div class="answer-text">{_linked_answer_text(fb, msg_id + "-tn")}</div>')
+        parts += [message_source_card(c, msg_id + "-tn", []) for c in fb.citations]
+        parts.append('</div><div class="src-title">Câu trả lời của mô hình (chưa kiểm chứng được)</div>')
     parts.append(f'<div class="answer-text">{_linked_answer_text(answer, msg_id)}</div>')
     if answer.claims:
         parts.append(claims_table(answer))
@@ -320,12 +326,6 @@ def answer_message(answer: Answer, msg_id: str, answering: list[int] | None = No
                             date="", url="", quote="", text=r.text) for i, r in enumerate(answer.retrieved[:3], 1)]
         parts.append('<div class="msg-sources"><div class="src-title">Các đoạn gần nhất (không trả lời câu hỏi)</div>')
         parts += [message_source_card(c, msg_id + "-gan", []) for c in nearest]
-        parts.append("</div>")
-    if answer.fallback is not None:
-        fb = answer.fallback
-        parts.append('<div class="fallback"><div class="src-title">Câu trả lời trích nguyên văn từ nguồn</div>')
-        parts.append(f'<div class="answer-text">{_linked_answer_text(fb, msg_id + "-tn")}</div>')
-        parts += [message_source_card(c, msg_id + "-tn", []) for c in fb.citations]
         parts.append("</div>")
     parts.append('<div class="msg-actions"><button class="copy-src" type="button">Sao chép kèm nguồn</button></div>')
     parts.append(f'<div class="copy-text">{esc(copy_text(answer))}</div></div>')
