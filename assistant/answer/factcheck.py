@@ -1,7 +1,9 @@
 """Fact-check a claim for journalists: figure by figure, does the source say the same?
 
->>> FactChecker().run(analyze("Có phải Hậu Giang đứng thứ 12/63 về DTI năm 2021 không?"), hits)  # doctest: +SKIP
-Answer(answer='Không khớp với nguồn: ...', claims=[ClaimCheck('12/63', 'khác', '17/63', 1)])
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    FactChecker().run(analyze("Có phải Hậu Giang đứng thứ 12/63 về DTI năm 2021 không?"), hits)
+    # -> Answer(answer='Không khớp với nguồn: ...', claims=[ClaimCheck('12/63', 'khác', '17/63', 1)])
 """
 from __future__ import annotations
 

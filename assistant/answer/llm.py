@@ -4,7 +4,9 @@ The model sees numbered sources and must cite them as [n]; its answer is then ve
 (every [n] exists, every figure is in the cited source). Failures never reach the user as a
 crash: the pipeline falls back to the extractive answer with a notice.
 
->>> OpenAIAnswerer(settings).run(info, hits)     # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    OpenAIAnswerer(settings).run(info, hits)
 """
 from __future__ import annotations
 

@@ -11,9 +11,11 @@ with the Vietnamese message the CLI and the UI show, under `detail`:
 - 503 the index cannot serve right now (being rebuilt, missing, the Chroma server down...)
 - 500 a bug (a generic message; the traceback goes to the app's log)
 
->>> import requests                                                                              # doctest: +SKIP
->>> requests.post("http://127.0.0.1:7860/api/ask", json={"question": "Đồng Tháp có bao nhiêu dịch vụ công "
-...               "trực tuyến một phần?"}, auth=("user", "password")).json()["citations"][0]["quote"]  # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    import requests
+    requests.post("http://127.0.0.1:7860/api/ask", json={"question": "Đồng Tháp có bao nhiêu dịch vụ công "
+                  "trực tuyến một phần?"}, auth=("user", "password")).json()["citations"][0]["quote"]
 """
 from __future__ import annotations
 

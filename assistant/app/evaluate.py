@@ -4,8 +4,10 @@ Each line: {"id", "kind", "question", "figures": [...], "evidence": [...], "answ
 kind "unanswerable" expects an abstention; the others expect the evidence retrieved and quoted
 and the gold figures (or answer terms) in the answer.
 
->>> report = evaluate_file(Path("../shared/eval/dev_qa.jsonl"), Settings.from_env())   # doctest: +SKIP
->>> report["metrics"]["evidence_top5"]                                                  # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    report = evaluate_file(Path("../shared/eval/dev_qa.jsonl"), Settings.from_env())
+    report["metrics"]["evidence_top5"]
 """
 from __future__ import annotations
 

@@ -5,8 +5,10 @@ It is a LangChain runnable with typed steps (`Request` → `Prepared` → `Evide
 as a generative backend writes it. `Assistant.ask` / `Assistant.stream` are the entries the CLI,
 the service and the UI use.
 
->>> bot = Assistant(Settings.from_env())                                          # doctest: +SKIP
->>> bot.ask("Tiền Giang xếp hạng bao nhiêu về chỉ số kinh tế số?").citations[0].quote  # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    bot = Assistant(Settings.from_env())
+    bot.ask("Tiền Giang xếp hạng bao nhiêu về chỉ số kinh tế số?").citations[0].quote
 """
 from __future__ import annotations
 
@@ -89,7 +91,9 @@ class AnswerUpdate:
 class Assistant:
     """Answers questions over the index with the configured backend.
 
-    >>> Assistant(settings).ask("Đồng Tháp có bao nhiêu dịch vụ công trực tuyến một phần?").to_dict()  # doctest: +SKIP
+    Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+        Assistant(settings).ask("Đồng Tháp có bao nhiêu dịch vụ công trực tuyến một phần?").to_dict()
     """
 
     def __init__(self, settings: Settings, reader: IndexReader | None = None):

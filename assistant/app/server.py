@@ -5,8 +5,10 @@ One process, one port (ASSISTANT_HOST / ASSISTANT_PORT), one `Service`:
 - `/api/ask`, `/api/factcheck` the JSON API, its OpenAPI page at `/api/docs`.
 The same login (ASSISTANT_AUTH) guards both: Gradio's login page for the UI, HTTP Basic for the API.
 
->>> run(Service(Settings.from_env()))                       # doctest: +SKIP
-* Running on local URL:  http://127.0.0.1:7860
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    run(Service(Settings.from_env()))
+    # -> * Running on local URL:  http://127.0.0.1:7860
 """
 from __future__ import annotations
 

@@ -3,8 +3,10 @@
 One `Service` per process. Questions keep being answered while a rebuild runs (the index is
 committed article by article and readers reload when a build commits).
 
->>> svc = Service(Settings.from_env())        # doctest: +SKIP
->>> svc.ask("Tiền Giang xếp hạng DTI thứ mấy?").answer   # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    svc = Service(Settings.from_env())
+    svc.ask("Tiền Giang xếp hạng DTI thứ mấy?").answer
 """
 from __future__ import annotations
 

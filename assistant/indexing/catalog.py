@@ -4,9 +4,11 @@ SQLite transactions make it the source of truth for what is served: a chunk exis
 retrieval only once its article's row is committed here, so a build killed at any moment
 leaves every article either in its previous or in its new state.
 
->>> cat = Catalog(Path("index"))          # doctest: +SKIP
->>> cat.article_hashes()                  # doctest: +SKIP
-{'000_c8abe304363df3f5': 'ab12...'}
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    cat = Catalog(Path("index"))
+    cat.article_hashes()
+    # -> {'000_c8abe304363df3f5': 'ab12...'}
 """
 from __future__ import annotations
 

@@ -6,9 +6,11 @@ vectors are deleted. Retrieval only trusts chunk ids present in the catalog, so 
 at any point serves each article in its old or its new state; stray vectors are collected by
 the next run. A file lock keeps a second builder out.
 
->>> summary = Indexer(Settings.from_env()).run()        # doctest: +SKIP
->>> summary.line()                                     # doctest: +SKIP
-'added=5 updated=0 removed=0 unchanged=0 errors=0 chunks=63 seconds=4.1'
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    summary = Indexer(Settings.from_env()).run()
+    summary.line()
+    # -> 'added=5 updated=0 removed=0 unchanged=0 errors=0 chunks=63 seconds=4.1'
 """
 from __future__ import annotations
 
@@ -116,8 +118,10 @@ def _windows(todo: list[_Pending], size: int):
 class Indexer:
     """Incremental, crash-safe index builder.
 
-    >>> Indexer(Settings.from_env(index_dir=Path("/tmp/idx"))).run(full=True).ok   # doctest: +SKIP
-    True
+    Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+        Indexer(Settings.from_env(index_dir=Path("/tmp/idx"))).run(full=True).ok
+        # -> True
     """
 
     def __init__(self, settings: Settings, *, embeddings: SentenceEmbeddings | None = None,

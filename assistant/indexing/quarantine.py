@@ -3,9 +3,11 @@
 The index is derived data (rebuilt from `corpus/`), so a folder that cannot be read is moved out
 of the way rather than repaired; older set-aside folders are deleted so they do not pile up.
 
->>> moved = quarantine(Path("index"))        # doctest: +SKIP
->>> moved.name                               # doctest: +SKIP
-'index.broken-20250101-120000-000123-4242'
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    moved = quarantine(Path("index"))
+    moved.name
+    # -> 'index.broken-20250101-120000-000123-4242'
 """
 from __future__ import annotations
 

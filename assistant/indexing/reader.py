@@ -1,8 +1,10 @@
 """Read access to a built index (catalog + vectors) for serving, reloading when a build commits.
 
->>> reader = IndexReader(Settings.from_env())        # doctest: +SKIP
->>> reader.refresh()                                  # doctest: +SKIP
-False
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    reader = IndexReader(Settings.from_env())
+    reader.refresh()
+    # -> False
 """
 from __future__ import annotations
 

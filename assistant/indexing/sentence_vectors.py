@@ -6,9 +6,11 @@ after a build, and read back by text hash. A sentence missing from the store is 
 stored. The store is a cache: deleting it, or a crash while it is written, never breaks the index; a
 different model fingerprint empties it.
 
->>> store = SentenceVectors(Path("index"), "fingerprint")               # doctest: +SKIP
->>> encoder = CachedSentenceEncoder(embeddings, store)                   # doctest: +SKIP
->>> encoder.embed_documents(["Tiền Giang đạt 8,59% GRDP."])              # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    store = SentenceVectors(Path("index"), "fingerprint")
+    encoder = CachedSentenceEncoder(embeddings, store)
+    encoder.embed_documents(["Tiền Giang đạt 8,59% GRDP."])
 """
 from __future__ import annotations
 

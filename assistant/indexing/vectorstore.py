@@ -3,9 +3,11 @@
 Embeddings are always passed explicitly (Chroma's default embedding function would download
 a model). The collection name carries the model fingerprint, so vectors of two models never mix.
 
->>> store = VectorStore.open(settings, "e5-small|...")           # doctest: +SKIP
->>> store.query([0.1] * 384, k=5)                                 # doctest: +SKIP
-[('000_c8ab...:3', 0.87)]
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    store = VectorStore.open(settings, "e5-small|...")
+    store.query([0.1] * 384, k=5)
+    # -> [('000_c8ab...:3', 0.87)]
 """
 from __future__ import annotations
 

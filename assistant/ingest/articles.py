@@ -1,7 +1,9 @@
 """Load articles from `corpus/`: front matter, inferred metadata, cleaned text, clear errors.
 
->>> result = load_corpus(Path("corpus"))            # doctest: +SKIP
->>> [a.title for a in result.articles], [str(e) for e in result.errors]  # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    result = load_corpus(Path("corpus"))
+    [a.title for a in result.articles], [str(e) for e in result.errors]
 """
 from __future__ import annotations
 

@@ -3,8 +3,10 @@
 A file is written atomically under a sanitized name and only after it parses as an article,
 so a bad upload never reaches the corpus.
 
->>> save_pasted(Path("corpus"), title="Tin mới", province="Bến Tre", text="...")   # doctest: +SKIP
-PosixPath('corpus/tin-moi.md')
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    save_pasted(Path("corpus"), title="Tin mới", province="Bến Tre", text="...")
+    # -> PosixPath('corpus/tin-moi.md')
 """
 from __future__ import annotations
 

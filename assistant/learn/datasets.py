@@ -4,11 +4,13 @@ Read from the shared data folder (`Settings.shared_dir`, env `ASSISTANT_SHARED_D
 into the repository. Splits are fixed by a hash of the article id, so every question of one
 article lands on the same side.
 
->>> items, articles = load("xquad")                             # doctest: +SKIP
->>> val = [q for q in items if q.split == "val"]                 # doctest: +SKIP
->>> write_corpus(articles, Path("/tmp/xq/corpus"))               # doctest: +SKIP
->>> split_of("xquad", "xquadvi-d00000")                          # doctest: +SKIP
-'train'
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    items, articles = load("xquad")
+    val = [q for q in items if q.split == "val"]
+    write_corpus(articles, Path("/tmp/xq/corpus"))
+    split_of("xquad", "xquadvi-d00000")
+    # -> 'train'
 """
 from __future__ import annotations
 

@@ -4,8 +4,10 @@ It is a LangChain `BaseRetriever`: `invoke(question, k=..., province=..., provin
 the number of passages and the province filter, and returns Documents that `Hit.from_document`
 turns back into hits.
 
->>> r = HybridRetriever.from_settings(Settings.from_env())                          # doctest: +SKIP
->>> [d.id for d in r.invoke("Tiền Giang xếp hạng DTI?", k=3, province="Tiền Giang")]  # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    r = HybridRetriever.from_settings(Settings.from_env())
+    [d.id for d in r.invoke("Tiền Giang xếp hạng DTI?", k=3, province="Tiền Giang")]
 """
 from __future__ import annotations
 
@@ -32,7 +34,9 @@ PER_PROVINCE_CANDIDATES = 8
 class HybridRetriever(BaseRetriever):
     """Dense + keyword retrieval with fused scores; at most a few chunks per article; province-aware.
 
-    >>> docs = retriever.invoke("Đồng Tháp có bao nhiêu dịch vụ công trực tuyến một phần?", k=3)  # doctest: +SKIP
+    Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+        docs = retriever.invoke("Đồng Tháp có bao nhiêu dịch vụ công trực tuyến một phần?", k=3)
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)

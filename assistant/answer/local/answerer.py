@@ -7,7 +7,9 @@ The model is loaded lazily, at the first answer, and once per process; every ans
 verified by the pipeline exactly like the openai backend's (it invents figures when the sources
 lack them, so unverified figures get flagged and the extractive answer shown alongside).
 
->>> LocalAnswerer(settings).run(info, hits)     # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    LocalAnswerer(settings).run(info, hits)
 """
 from __future__ import annotations
 

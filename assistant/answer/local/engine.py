@@ -5,8 +5,10 @@ sends one OpenAI-style chat request and yields the reply's text as it is generat
 greedy, so the same prompt gives the same reply. Every failure is an LLMError (LocalModelError
 when the model cannot be loaded), which the pipeline turns into the extractive answer.
 
->>> engine = get_engine(prepare_model())                                          # doctest: +SKIP
->>> "".join(engine.chat_stream([{"role": "user", "content": "Xin chào"}], 60.0))  # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    engine = get_engine(prepare_model())
+    "".join(engine.chat_stream([{"role": "user", "content": "Xin chào"}], 60.0))
 """
 from __future__ import annotations
 

@@ -6,8 +6,10 @@ Not part of the default install. `./scripts/setup_local_llm.sh` installs `requir
 `models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf` and checks its sha256. A stamp file beside it
 (`….gguf.sha256.json`: hash, size, mtime) lets later runs skip re-hashing 1.1 GB.
 
->>> prepare_model()          # doctest: +SKIP
-PosixPath('.../models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf')
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    prepare_model()
+    # -> PosixPath('.../models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf')
 """
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """Every figure of the indexed corpus with its sentence, for journalists (UI tab and CSV export).
 
->>> rows = figure_rows(catalog)                     # doctest: +SKIP
->>> rows[0].figure, rows[0].sentence[:30]           # doctest: +SKIP
-('8,59%', 'Với những kết quả cụ thể đã đạt')
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    rows = figure_rows(catalog)
+    rows[0].figure, rows[0].sentence[:30]
+    # -> ('8,59%', 'Với những kết quả cụ thể đã đạt')
 """
 from __future__ import annotations
 

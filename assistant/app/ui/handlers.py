@@ -4,9 +4,11 @@ The chat keeps one list of messages; each assistant message is the whole answer 
 its text with [n] linked to its own sources right after it, so an earlier "[1]" keeps pointing at its source.
 The follow-up history (resolved questions) lives in a State beside it and is cleared with it.
 
->>> h = Handlers(Service(Settings.from_env()))     # doctest: +SKIP
->>> next(h.respond("Đồng Tháp có bao nhiêu dịch vụ công?", [], [], None))[0][0]["role"]  # doctest: +SKIP
-'user'
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    h = Handlers(Service(Settings.from_env()))
+    next(h.respond("Đồng Tháp có bao nhiêu dịch vụ công?", [], [], None))[0][0]["role"]
+    # -> 'user'
 """
 from __future__ import annotations
 

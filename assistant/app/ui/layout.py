@@ -3,8 +3,10 @@
 Components only; what events do is in handlers.py, the HTML of an answer in render.py, the page's
 Vietnamese and its answer links in page.py. The UI talks only to the `Service`.
 
->>> demo = build_app(Service(Settings.from_env()))      # doctest: +SKIP
->>> launch(Service(Settings.from_env()))                # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    demo = build_app(Service(Settings.from_env()))
+    launch(Service(Settings.from_env()))
 """
 from __future__ import annotations
 

