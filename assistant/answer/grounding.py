@@ -73,8 +73,9 @@ def _quantities(text: str) -> list[figs.Figure]:
 
 def states_fact(sentence: str) -> bool:
     """A sentence that asserts something checkable: a figure, or enough content words (not an abstention)."""
-    if fold(sentence).startswith(fold(ABSTAIN_PREFIX)) or sentence.rstrip().endswith(":"):
-        return False
+    body = CITATION_MARK.sub("", sentence).rstrip()
+    if fold(sentence).startswith(fold(ABSTAIN_PREFIX)) or body.endswith((":", "?")):
+        return False  # a connective, or the question echoed back: nothing asserted
     return bool(_quantities(sentence)) or len(_content_words(sentence)) >= MIN_STATEMENT_WORDS
 
 

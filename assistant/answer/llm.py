@@ -33,6 +33,8 @@ SYSTEM_PROMPT = (
 EXAMPLE = ("Ví dụ — NGUỒN: [1] … Năm 2021, kinh tế số chiếm 8,59% GRDP của tỉnh. … "
            "CÂU HỎI: Kinh tế số chiếm bao nhiêu phần trăm GRDP? "
            "TRẢ LỜI: Năm 2021, kinh tế số chiếm 8,59% GRDP của tỉnh [1].")
+REMINDER = ("TRẢ LỜI (1–3 câu; không nhắc lại câu hỏi; mỗi câu kết thúc bằng [n] của nguồn chứa thông tin đó; "
+            f"nếu các nguồn không có câu trả lời, viết \"{ABSTAIN_PREFIX}\"):")
 MAX_SOURCE_CHARS = 1800
 # Sentence-window sources: the best-scored sentences of each passage with one neighbour on each side.
 BEST_SENTENCES_PER_SOURCE = 2
@@ -50,7 +52,9 @@ def build_messages(question: str, hits: list[Hit], excerpts: dict[str, str] | No
         where = ", ".join(x for x in (c.province, c.date) if x)
         text = (excerpts or {}).get(c.chunk_id) or c.text[:MAX_SOURCE_CHARS]
         blocks.append(f"[{n}] {c.title}" + (f" ({where})" if where else "") + f"\n{text}")
-    user = "NGUỒN:\n\n" + "\n\n".join(blocks) + f"\n\nCÂU HỎI: {question}\n\nTRẢ LỜI (có trích dẫn [n]):"
+    # Small models follow the instruction nearest the answer best: the citation rule is repeated there.
+    ask = REMINDER if example else "TRẢ LỜI (có trích dẫn [n]):"
+    user = "NGUỒN:\n\n" + "\n\n".join(blocks) + f"\n\nCÂU HỎI: {question}\n\n{ask}"
     system = SYSTEM_PROMPT + ("\n" + EXAMPLE if example else "")
     return [("system", system), ("human", user)]
 

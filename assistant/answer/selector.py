@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.features import FEATURES, question_row
+from assistant.answer.pair_head import PairHead
 from assistant.errors import AssistantError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
@@ -48,6 +49,8 @@ class SentenceSelector:
     without_semantic: "SentenceSelector | None" = None
     # Whether to answer at all, from QUESTION_FEATURES (a linear model; its own threshold replaces `threshold`).
     answer_model: dict | None = None
+    # The pair head over question and sentence vectors, whose output is three of the features (HEAD_SIGNALS).
+    head: PairHead | None = None
 
     def should_answer(self, probs: np.ndarray, rows: np.ndarray) -> bool:
         """Answer when the question-level model (or, without one, the best probability) reaches its threshold."""
@@ -82,7 +85,8 @@ class SentenceSelector:
     @classmethod
     def _from_dict(cls, art: dict, path: Path) -> "SentenceSelector":
         sel = cls(art["features"], art["kind"], float(art["threshold"]), float(art["second_ratio"]),
-                  trained=art.get("trained", {}), answer_model=art.get("answer_model"))
+                  trained=art.get("trained", {}), answer_model=art.get("answer_model"),
+                  head=PairHead.from_dict(art["head"]) if art.get("head") else None)
         if sel.kind == "linear":
             sel.mean, sel.scale = np.asarray(art["mean"], np.float32), np.asarray(art["scale"], np.float32)
             sel.coef, sel.intercept = np.asarray(art["coef"], np.float32), float(art["intercept"])
@@ -111,6 +115,8 @@ class SentenceSelector:
                        intercept=self.intercept)
         if self.answer_model is not None:
             art["answer_model"] = self.answer_model
+        if self.head is not None:
+            art["head"] = self.head.to_dict()
         if self.without_semantic is not None:
             art["without_semantic"] = self.without_semantic.to_dict()
         return art
