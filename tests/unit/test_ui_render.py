@@ -209,3 +209,64 @@ def test_marked_quote_with_markup_is_escaped_inside_the_mark():
                                     quote_end=text.index(quote) + len(quote)))
     assert marks(html) == [quote]
     assert "script" not in Tags(html).names()
+
+
+# ---- the whole article behind a source ("Xem toàn bài") ------------------------------------------------------------
+from assistant.app.ui.article_view import ArticleText, citation_key, locate_quote  # noqa: E402
+from assistant.app.ui.render import answer_message, compare_html, full_article  # noqa: E402
+
+ARTICLE = f"Tiêu đề\n\nMở đầu {SCRIPT}. Câu trích. Kết thúc {IMG}. Câu trích."
+
+
+def test_quote_is_found_at_the_chunk_offset_then_by_nearest_occurrence():
+    c = cite(text="Câu trích. Kết thúc.", quote="Câu trích.", quote_start=0, quote_end=10)
+    first = ARTICLE.index("Câu trích.")
+    assert locate_quote(ARTICLE, first, c) == (first, first + 10)
+    last = ARTICLE.rindex("Câu trích.")
+    assert locate_quote(ARTICLE, last, c) == (last, last + 10)  # the second occurrence, where the chunk is
+    stale = cite(quote="Câu trích.", quote_start=3, quote_end=13)  # offsets from an older index
+    assert locate_quote(ARTICLE, last - 2, stale) == (last, last + 10)
+    assert locate_quote(ARTICLE, 0, cite(quote="không có trong bài")) == (-1, -1)
+    assert locate_quote(ARTICLE, 0, cite(quote="")) == (-1, -1)
+
+
+def test_whole_article_is_escaped_and_marks_the_quote_in_place():
+    s = ARTICLE.rindex("Câu trích.")
+    html_ = full_article(ArticleText("a1", ARTICLE, s, s + 10))
+    tags = Tags(html_)
+    assert tags.names() == {"details", "summary", "div", "mark"}  # no script or img from the article
+    assert tags.visible().count(SCRIPT) == 1 and IMG in tags.visible()
+    assert marks(html_) == ["Câu trích."]
+    assert html_.index("<mark") > html_.index(esc(IMG))  # the second occurrence, not the first
+    assert "<details class=\"src-article\">" in html_ and " open" not in html_
+
+
+def test_whole_article_without_a_located_quote_has_no_mark():
+    html_ = full_article(ArticleText("a1", ARTICLE, -1, -1))
+    assert marks(html_) == [] and "không định vị được" in html_
+
+
+def test_answer_message_puts_each_article_on_its_own_source():
+    c1 = cite(n=1, quote="Câu trích.", text="Câu trích. Kết thúc.", quote_start=0, quote_end=10)
+    c2 = cite(n=2, chunk_id="b:0", article_id="b", title="Khác", quote="Khác.", text="Khác.")
+    a = Answer("q", "Câu trích. [1] Khác. [2]", False, citations=[c1, c2])
+    s = ARTICLE.index("Câu trích.")
+    html_ = answer_message(a, "m1", [], {citation_key(c1): ArticleText("a1", ARTICLE, s, s + 10)})
+    assert html_.count('class="src-article"') == 1  # b's article is gone from the catalog: its card stays plain
+    first_card = html_[html_.index('id="m1-s1"'):html_.index('id="m1-s2"')]
+    assert "src-article" in first_card and SCRIPT not in html_
+
+
+# ---- the figures tab's comparison ---------------------------------------------------------------------------------
+def test_comparison_cells_are_escaped_text_with_the_figure_marked():
+    from assistant.app.ui.figure_table import CompareGroup, FigureRow
+
+    rows = tuple(FigureRow(fig, 9.0, "thứ hạng", f"Năm {y}, tỉnh xếp hạng {fig} tỉnh {SCRIPT}.", "Hậu Giang",
+                           f"Bài {IMG}", f"{y}-05-01", f"a{y}") for fig, y in (("hạng 17/63", 2021), ("hạng 9/63", 2022)))
+    html_ = compare_html([CompareGroup("Hậu Giang", "thứ hạng DTI · tỉnh", rows)])
+    tags = Tags(html_)
+    assert tags.names() <= {"div", "span", "mark"}
+    assert marks(html_) == ["hạng 17/63", "hạng 9/63"]
+    assert SCRIPT in tags.visible() and IMG in tags.visible()
+    assert html_.index("2021") < html_.index("2022")
+    assert "Không có chỉ số nào" in compare_html([])

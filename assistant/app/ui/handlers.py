@@ -24,11 +24,13 @@ import gradio as gr
 
 from assistant.app.service import UPLOAD_MAX_BYTES, Service, warn_if_exposed
 from assistant.app.ui import figure_table
-from assistant.app.ui.render import answer_message, esc, sources_html, status_html
+from assistant.app.ui.article_view import ArticleText, article_texts
+from assistant.app.ui.render import answer_message, compare_html, esc, sources_html, status_html
 from assistant.types import Answer
 
 ALL = "Tất cả tỉnh/thành"
 ALL_YEARS = "Mọi năm"
+ALL_STATUS = "Đã đạt và mục tiêu"
 SEARCHING = '<div class="answer"><div class="empty-state">Đang tìm trong các bài viết…</div></div>'
 ARTICLE_HEADERS = ["Tiêu đề", "Tỉnh/thành", "Ngày", "Số đoạn"]
 AUDIT_ACTIONS = {"them": "thêm bài", "xoa": "xóa bài (vào thùng rác)", "khoi-phuc": "khôi phục bài",
@@ -100,9 +102,23 @@ class Handlers:
             return
         assert answer is not None
         msg_id = f"a{uuid.uuid4().hex[:10]}"
-        chat[-1] = {"role": "assistant",
-                    "content": answer_message(answer, msg_id, self.service.answering_figures(answer))}
+        chat[-1] = {"role": "assistant", "content": answer_message(answer, msg_id, self.service.answering_figures(answer),
+                                                                   self._cited_articles(answer))}
         yield chat, gr.skip(), list(history or []) + [answer.resolved_question or answer.question], ""
+
+    def _cited_articles(self, answer: Answer) -> dict[tuple[str, str], ArticleText]:
+        """The whole text of every cited article (answer and fallback), for "Xem toàn bài"; none without an index."""
+        citations = list(answer.citations) + (list(answer.fallback.citations) if answer.fallback else [])
+        try:
+            cat = self.service.catalog()
+        except Exception:  # noqa: BLE001 - the answer stands without the whole articles
+            return {}
+        if cat is None:
+            return {}
+        try:
+            return article_texts(cat, citations)
+        finally:
+            cat.close()
 
     @staticmethod
     def new_chat():
@@ -163,20 +179,26 @@ class Handlers:
         finally:
             cat.close()
 
-    def figures(self, province: str | None, year: str | None, query: str | None):
-        """(table, row count, CSV file named for the filter and date, year choices): exactly the rows shown."""
+    def figures(self, province: str | None, year: str | None, query: str | None, status: str | None = None):
+        """(table, row count, CSV file named for the filter and date, year choices, comparison HTML): the table,
+        the CSV and the comparison all hold exactly the filtered rows."""
         all_rows = self._figure_rows()
         prov = _province(province) or ""
         yr = "" if year in (None, "", ALL_YEARS) else year
-        rows = figure_table.filter_view(all_rows, prov, yr, query or "")
+        st = "" if status in (None, "", ALL_STATUS) else status
+        rows = figure_table.filter_view(all_rows, prov, yr, query or "", st)
         folder = Path(tempfile.mkdtemp(prefix="so-lieu-"))
-        path = folder / figure_table.csv_filename(prov, yr, query, time.strftime("%Y-%m-%d"))
+        path = folder / figure_table.csv_filename(prov, yr, query, time.strftime("%Y-%m-%d"), st)
         with open(path, "w", encoding="utf-8-sig", newline="") as f:  # BOM: a spreadsheet reads Vietnamese right
             f.write(figure_table.export_csv(rows))
         count = (f'<div class="fig-count" id="fig-count">{len(rows)} / {len(all_rows)} số liệu'
                  + (" (đang lọc)" if len(rows) != len(all_rows) else "") + " — tệp CSV chứa đúng các dòng này</div>")
         year_choices = [ALL_YEARS] + figure_table.years(all_rows)
-        return figure_table.view_table(rows), count, gr.update(value=str(path)), gr.update(choices=year_choices)
+        groups = figure_table.compare_groups(rows)
+        compare = (f'<div class="fig-count" id="cmp-count">{len(groups)} chỉ số có số liệu từ nhiều bài hoặc nhiều '
+                   f'năm (theo bộ lọc đang chọn)</div>' + compare_html(groups))
+        return (figure_table.view_table(rows), count, gr.update(value=str(path)), gr.update(choices=year_choices),
+                compare)
 
     # -- articles ---------------------------------------------------------------------------------------------------
     def _rebuild_after(self, reason: str, user: str, progress) -> list[str]:

@@ -20,7 +20,7 @@ import gradio as gr  # noqa: E402
 
 from assistant.app.service import UPLOAD_MAX_BYTES, Service, warn_if_exposed  # noqa: E402
 from assistant.app.ui import figure_table  # noqa: E402
-from assistant.app.ui.handlers import ALL, ALL_YEARS, ARTICLE_HEADERS, Handlers  # noqa: E402
+from assistant.app.ui.handlers import ALL, ALL_STATUS, ALL_YEARS, ARTICLE_HEADERS, Handlers  # noqa: E402
 from assistant.app.ui.page import API_NOTE, head_html  # noqa: E402
 from assistant.app.ui.render import CSS  # noqa: E402
 
@@ -115,6 +115,8 @@ def build_app(service: Service) -> gr.Blocks:
                                                elem_id="fig-province")
                     fig_year = gr.Dropdown(choices=[ALL_YEARS], value=ALL_YEARS, label="Năm", scale=1,
                                            elem_id="fig-year")
+                    fig_status = gr.Dropdown(choices=[ALL_STATUS, *figure_table.STATUS_CHOICES], value=ALL_STATUS,
+                                             label="Đạt / mục tiêu", scale=2, elem_id="fig-status")
                     fig_query = gr.Textbox(label="Tìm trong câu (không cần dấu)", scale=3, elem_id="fig-query")
                     fig_download = gr.DownloadButton("Tải CSV (đúng các dòng đang hiện)", scale=1,
                                                      elem_id="fig-download")
@@ -122,6 +124,9 @@ def build_app(service: Service) -> gr.Blocks:
                 fig_table = gr.Dataframe(headers=list(figure_table.VIEW_HEADERS), interactive=False, wrap=True,
                                          elem_id="figures-table", max_height=640, buttons=[],
                                          column_widths=figure_table.VIEW_WIDTHS)
+                with gr.Accordion("So sánh: cùng chỉ số, cùng tỉnh, từ các bài hoặc các năm khác nhau", open=True,
+                                  elem_id="fig-compare-box"):
+                    fig_compare = gr.HTML(elem_id="fig-compare")
 
             with gr.Tab("Bài viết", id="articles"):
                 articles = gr.Dataframe(headers=ARTICLE_HEADERS, interactive=False, wrap=True, buttons=[],
@@ -173,8 +178,8 @@ def build_app(service: Service) -> gr.Blocks:
         # ---- wiring ---------------------------------------------------------------------------------------------
         private = {"api_visibility": "private"}
         refresh_outputs = [status, province, fig_province, articles, remove_id, trash, audit]
-        fig_io = {"fn": h.figures, "inputs": [fig_province, fig_year, fig_query],
-                  "outputs": [fig_table, fig_count, fig_download, fig_year], **private}
+        fig_io = {"fn": h.figures, "inputs": [fig_province, fig_year, fig_query, fig_status],
+                  "outputs": [fig_table, fig_count, fig_download, fig_year, fig_compare], **private}
         demo.load(h.refresh, outputs=refresh_outputs, show_progress="hidden", **private)
         demo.load(**fig_io)
         quiet = {"show_progress": "hidden", **private}
@@ -201,6 +206,7 @@ def build_app(service: Service) -> gr.Blocks:
         fig_query.input(trigger_mode="always_last", show_progress="hidden", **fig_io)
         fig_province.change(**fig_io)
         fig_year.change(**fig_io)
+        fig_status.change(**fig_io)
 
         def after_admin(event):
             event.then(h.refresh, outputs=refresh_outputs, **private).then(**fig_io)

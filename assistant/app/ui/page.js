@@ -1,5 +1,6 @@
 // The page in Vietnamese, and the behaviour of answer messages: [n] links to that message's own source
-// (scrolled to and flashed), "Sao chép kèm nguồn" copies the answer with its sources as plain text.
+// (scrolled to and flashed), "Sao chép kèm nguồn" copies the answer with its sources as plain text, and
+// "Xem toàn bài" opens the whole article scrolled to the quote marked in it.
 (() => {
   // Gradio's built-in English strings (its frontend has no Vietnamese locale; see page.py for why gr.I18n
   // cannot override them): text nodes and the title / aria-label / placeholder attributes.
@@ -79,5 +80,17 @@
       if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, fallback);
       else fallback();
     }
+  }, true);
+
+  // "Xem toàn bài": the quote sits in the middle of the article box, and the box in view ("toggle" does not
+  // bubble, so it is caught on the way down).
+  document.addEventListener("toggle", ev => {
+    const d = ev.target;
+    if (!(d instanceof HTMLDetailsElement) || !d.open || !d.classList.contains("src-article")) return;
+    const box = d.querySelector(".article-full");
+    const mark = box && box.querySelector("mark.in-article");
+    if (!mark) return;
+    box.scrollTop = Math.max(0, mark.offsetTop - (box.clientHeight - mark.offsetHeight) / 2);
+    mark.scrollIntoView({block: "center"});  // and the chat scrolled so the quote is mid-screen, not at an edge
   }, true);
 })();

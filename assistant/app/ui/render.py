@@ -12,6 +12,10 @@ import html
 import re
 from urllib.parse import urlparse
 
+from typing import Mapping
+
+from assistant.app.ui.article_view import ArticleText, citation_key
+from assistant.app.ui.figure_table import CompareGroup, FigureRow, excerpt, status_of, year_of
 from assistant.types import Answer, Citation
 
 CSS = """
@@ -53,6 +57,27 @@ CSS = """
   background:var(--background-fill-secondary);cursor:pointer}
 .copy-src.done::after{content:" ✓ đã chép"}
 #warm-notice .notice{margin:0}
+details.src-article{margin-top:6px}
+details.src-article>summary{cursor:pointer;color:#1d4ed8;font-size:.88em;font-weight:600;list-style:revert}
+.article-full{position:relative;max-height:320px;overflow:auto;white-space:pre-wrap;line-height:1.55;font-size:.92em;
+  border:1px solid var(--border-color-primary);border-radius:8px;padding:8px 10px;margin-top:6px;
+  background:var(--background-fill-secondary)}
+.article-full mark.in-article{background:#fde68a;color:inherit;padding:1px 2px;border-radius:3px;
+  box-shadow:0 0 0 2px #f59e0b}
+.cmp-group{border:1px solid var(--border-color-primary);border-radius:10px;padding:8px 12px;margin:0 0 10px 0}
+.cmp-head{font-weight:600;margin-bottom:6px}
+.cmp-row{display:flex;flex-wrap:wrap;gap:10px}
+.cmp-cell{flex:1 1 220px;max-width:420px;border-left:4px solid #93c5fd;background:var(--background-fill-secondary);
+  border-radius:6px;padding:6px 10px}
+.cmp-year{font-size:.85em;color:var(--body-text-color-subdued)}
+.cmp-fig{font-size:1.25em;font-weight:700}
+.cmp-status{display:inline-block;font-size:.78em;border-radius:999px;padding:0 8px;margin-left:6px;vertical-align:middle;
+  background:#e2e8f0;color:#1e293b}
+.cmp-status.dat{background:#dcfce7;color:#14532d}
+.cmp-status.muctieu{background:#e0e7ff;color:#312e81}
+.cmp-title{font-size:.85em;font-weight:600;margin-top:2px}
+.cmp-sentence{font-size:.85em;line-height:1.45;margin-top:2px}
+.cmp-sentence mark{background:#fde68a;color:inherit;padding:0 1px;border-radius:2px}
 .fig-count{color:var(--body-text-color-subdued);font-size:.9em;padding:4px 0}
 .audit-table{width:100%;border-collapse:collapse;font-size:.9em}
 .audit-table td,.audit-table th{border-bottom:1px solid var(--border-color-primary);padding:3px 6px;text-align:left}
@@ -235,8 +260,22 @@ def highlighted_quote_passage(c: Citation, figures: list[str]) -> str:
     return f'{esc(text[:s])}<span class="quote">{"".join(inner)}</span>{esc(text[e:])}'
 
 
-def message_source_card(c: Citation, msg_id: str, figures: list[str]) -> str:
-    """A source inside a chat message: anchored as `{msg_id}-s{n}` so that message's [n] can reach it."""
+def full_article(view: ArticleText) -> str:
+    """The whole article (escaped: articles are untrusted input) in a closed <details>, the quote marked where it
+    stands; the page script scrolls the mark into view when it is opened."""
+    text, s, e = view.text, view.start, view.end
+    if 0 <= s < e <= len(text):
+        body = f'{esc(text[:s])}<mark class="in-article">{esc(text[s:e])}</mark>{esc(text[e:])}'
+        label = "Xem toàn bài, tới câu được trích"
+    else:
+        body, label = esc(text), "Xem toàn bài (không định vị được câu trích)"
+    return (f'<details class="src-article"><summary>{label}</summary>'
+            f'<div class="article-full">{body}</div></details>')
+
+
+def message_source_card(c: Citation, msg_id: str, figures: list[str], article: ArticleText | None = None) -> str:
+    """A source inside a chat message: anchored as `{msg_id}-s{n}` so that message's [n] can reach it; with the
+    whole article behind it when the catalog still has it."""
     meta = [esc(x) for x in (c.province, c.date) if x]
     link = safe_url(c.url)
     if link:
@@ -246,7 +285,8 @@ def message_source_card(c: Citation, msg_id: str, figures: list[str]) -> str:
         meta.append(esc(c.source))
     return (f'<div class="src-card" id="{esc(msg_id)}-s{c.n}"><div class="src-head"><span class="num">{c.n}</span>'
             f'{esc(c.title or c.article_id)}</div><div class="src-meta">{" · ".join(meta) or "không rõ nguồn"}</div>'
-            f'<div class="src-text">{highlighted_quote_passage(c, figures)}</div></div>')
+            f'<div class="src-text">{highlighted_quote_passage(c, figures)}</div>'
+            f'{full_article(article) if article else ""}</div>')
 
 
 def answering_badges(answer: Answer, answering: list[int]) -> str:
@@ -289,10 +329,13 @@ def copy_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def answer_message(answer: Answer, msg_id: str, answering: list[int] | None = None) -> str:
+def answer_message(answer: Answer, msg_id: str, answering: list[int] | None = None,
+                   articles: Mapping[tuple[str, str], ArticleText] | None = None) -> str:
     """One assistant chat message: notices, how a follow-up was understood, the text with clickable [n],
-    the answering figures' badges, then this answer's own sources and a copy-with-sources button."""
+    the answering figures' badges, then this answer's own sources (each able to open its whole article, from
+    `articles` by `citation_key`) and a copy-with-sources button."""
     answering = list(answering or [])
+    articles = articles or {}
     figs_by_cite: dict[int, list[str]] = {}
     for i in answering:
         if 0 <= i < len(answer.figures) and answer.figures[i].verified:
@@ -309,7 +352,7 @@ def answer_message(answer: Answer, msg_id: str, answering: list[int] | None = No
         fb = answer.fallback
         parts.append('<div class="fallback"><div class="src-title">Câu trả lời trích nguyên văn từ nguồn</div>')
         parts.append(f'<div class="answer-text">{_linked_answer_text(fb, msg_id + "-tn")}</div>')
-        parts += [message_source_card(c, msg_id + "-tn", []) for c in fb.citations]
+        parts += [message_source_card(c, msg_id + "-tn", [], articles.get(citation_key(c))) for c in fb.citations]
         parts.append('</div><div class="src-title">Câu trả lời của mô hình (chưa kiểm chứng được)</div>')
     parts.append(f'<div class="answer-text">{_linked_answer_text(answer, msg_id)}</div>')
     if answer.claims:
@@ -318,8 +361,8 @@ def answer_message(answer: Answer, msg_id: str, answering: list[int] | None = No
         parts.append(failed_figures(answer) or answering_badges(answer, answering))
     if answer.citations:
         parts.append('<div class="msg-sources"><div class="src-title">Nguồn của câu trả lời này</div>')
-        parts += [message_source_card(c, msg_id, figs_by_cite.get(c.n, []) + figs_by_cite.get(0, []))
-                  for c in answer.citations]
+        parts += [message_source_card(c, msg_id, figs_by_cite.get(c.n, []) + figs_by_cite.get(0, []),
+                                      articles.get(citation_key(c))) for c in answer.citations]
         parts.append("</div>")
     elif answer.retrieved:
         nearest = [Citation(n=i, article_id=r.article_id, chunk_id=r.chunk_id, title=r.title, province=r.province,
@@ -330,3 +373,38 @@ def answer_message(answer: Answer, msg_id: str, answering: list[int] | None = No
     parts.append('<div class="msg-actions"><button class="copy-src" type="button">Sao chép kèm nguồn</button></div>')
     parts.append(f'<div class="copy-text">{esc(copy_text(answer))}</div></div>')
     return "".join(p for p in parts if p)
+
+
+# --- the figures tab's comparison: one indicator of one province, its figures side by side --------------------------
+STATUS_CLASS = {"đã đạt": "dat", "mục tiêu": "muctieu"}
+
+
+def _marked_excerpt(row: FigureRow) -> str:
+    """The row's excerpt, escaped, with its figure marked."""
+    text = excerpt(row)
+    at = text.find(row.figure)
+    if at < 0:
+        return esc(text)
+    return f"{esc(text[:at])}<mark>{esc(row.figure)}</mark>{esc(text[at + len(row.figure):])}"
+
+
+def compare_html(groups: list[CompareGroup]) -> str:
+    """Each group a card: the province and what is measured, then its figures side by side, oldest first, each
+    with its year, achieved/target, article and sentence."""
+    if not groups:
+        return ('<div class="empty-state">Không có chỉ số nào được nêu ở hơn một bài hoặc hơn một năm trong các dòng '
+                'đang lọc.</div>')
+    out = []
+    for g in groups:
+        cells = []
+        for r in g.rows:
+            status = status_of(r)
+            badge = f'<span class="cmp-status {STATUS_CLASS.get(status, "")}">{esc(status)}</span>' if status else ""
+            cells.append(f'<div class="cmp-cell"><div class="cmp-year">{esc(year_of(r) or "không rõ năm")}</div>'
+                         f'<div><span class="cmp-fig">{esc(r.figure)}</span>{badge}</div>'
+                         f'<div class="cmp-title">{esc(r.title)}{" · " + esc(r.date) if r.date else ""}</div>'
+                         f'<div class="cmp-sentence">{_marked_excerpt(r)}</div></div>')
+        out.append(f'<div class="cmp-group"><div class="cmp-head">{esc(g.province)} — {esc(g.label)} '
+                   f'<span class="muted">({len(g.rows)} số liệu)</span></div>'
+                   f'<div class="cmp-row">{"".join(cells)}</div></div>')
+    return "".join(out)
