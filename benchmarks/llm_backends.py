@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import sys
 import time
@@ -26,45 +25,10 @@ from assistant.app.pipeline import Assistant
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.learn import datasets as ds
 from benchmarks.answer_quality import answer_view, ensure_index, score_item, select
+from tests.support.llm_server import LlamaCppServer
 
 DOCS = PROJECT_ROOT / "docs"
 BEGIN, END = "<!-- llm-backends:begin -->", "<!-- llm-backends:end -->"
-N_THREADS = 2  # the issue's set-up: 2 threads on this 2-core machine
-N_CTX = 4096  # the prompt (~1,000-2,500 tokens) and the answer fit
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(model: Path, port: int):
-    """llama.cpp's HTTP server on 127.0.0.1:port (xllamacpp.Server), serving the model as "local"."""
-    import xllamacpp as xlc
-
-    params = xlc.CommonParams()
-    params.model.path = str(model)
-    params.n_ctx = N_CTX
-    params.n_parallel = 1
-    params.cpuparams.n_threads = N_THREADS
-    params.cpuparams_batch.n_threads = N_THREADS
-    params.sampling.temp = 0.0
-    params.sampling.top_k = 1
-    params.hostnames = ["127.0.0.1"]
-    params.port = port
-    params.warmup = False
-    params.verbosity = 0
-    server = xlc.Server(params)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # the HTTP listener comes up after the model loads
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"llama.cpp server did not listen on 127.0.0.1:{port}")
 
 
 def ask(items, settings: Settings, cache: Path, style: str | None) -> list[dict]:
@@ -123,7 +87,7 @@ def render(results: dict, meta: dict) -> str:
             "stopped_deadline_or_loop", "unflagged_with_unverified_figure", "latency_s_p50", "latency_s_max"]
     lines = [BEGIN, "## Generative backends against a real llama.cpp server", "",
              f"Command: `{meta['command']}`  ",
-             f"Run: {meta['when']}, model `{meta['model']}`, {N_THREADS} threads, temperature 0, "
+             f"Run: {meta['when']}, model `{meta['model']}`, {LlamaCppServer.N_THREADS} threads, temperature 0, "
              f"deadline {meta['timeout']} s, max_tokens {meta['max_tokens']}, "
              f"first {meta['limit']} questions of the paraphrase holdout split (never tuned on); "
              f"load average {meta['load']} on {os.cpu_count()} CPUs.", "",
@@ -164,14 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     asked = [q for q in select(items, "paraphrase", "holdout") if q.kind != "factcheck"][:args.limit]
     corpus, index, _, _ = ensure_index(articles, args.workdir)
     settings = base.replace(corpus_dir=corpus, index_dir=index, llm_timeout=args.timeout)
-    port = free_port()
-    server = start_server(model, port)  # noqa: F841 (kept alive while asking)
     results = {"extractive": summarize(asked, ask(asked, settings.replace(backend="extractive"),
                                                   args.workdir / "extractive.jsonl", None))}
-    llm = settings.replace(backend="openai", llm_base_url=f"http://127.0.0.1:{port}/v1", llm_model="local")
-    for style in args.styles:
-        raw = ask(asked, llm, args.workdir / f"openai-{style}.jsonl", style)
-        results[f"openai ({style} prompt)"] = summarize(asked, raw)
+    with LlamaCppServer(model) as server:
+        llm = settings.replace(backend="openai", llm_base_url=server.url, llm_model="local")
+        for style in args.styles:
+            raw = ask(asked, llm, args.workdir / f"openai-{style}.jsonl", style)
+            results[f"openai ({style} prompt)"] = summarize(asked, raw)
     meta = {"command": "python -m benchmarks.llm_backends " + " ".join(argv or sys.argv[1:]),
             "when": time.strftime("%Y-%m-%d %H:%M"), "model": model.name, "timeout": args.timeout,
             "max_tokens": settings.llm_max_tokens, "limit": args.limit, "load": round(os.getloadavg()[0], 2)}

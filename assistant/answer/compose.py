@@ -67,13 +67,20 @@ def figure_status(text: str, f: figs.Figure, article_date: str = "") -> tuple[st
     # "đến năm 2025 … chiếm 15% (đến năm 2030 đạt 25%)": the year before a figure, in its clause, is its year.
     clause_start = max(text.rfind(c, 0, f.start) for c in ";(")
     before = [m.group() for m in _YEAR.finditer(text, max(clause_start, 0), f.start)]
-    after = [m.group() for m in _YEAR.finditer(text, f.end) if m.start() < _clause_end(text, f.end)]
+    # "9/63, tăng 8 bậc so với năm 2021": the year a figure is compared with is not its year.
+    after = [m.group() for m in _YEAR.finditer(text, f.end) if m.start() < _clause_end(text, f.end)
+             and not _COMPARED.search(fold(text[max(f.end, m.start() - COMPARED_WINDOW):m.start()]))]
     year = before[-1] if before else after[0] if after else ""
     # Cue words after a figure belong to the figures after them ("chiếm 8,59%, mục tiêu năm 2025 là 15%").
-    cue = nearest_cue(text[max(clause_start, 0):f.start]) or nearest_cue(text[:f.start])
+    # The figure's own words count too: the extractor keeps "tối thiểu 10%", "hạng 9/63" whole.
+    cue = nearest_cue(text[max(clause_start, 0):f.end]) or nearest_cue(text[:f.end])
     if cue is None and year and article_date[:4].isdigit():
         cue = "target" if year > article_date[:4] else "achieved" if year < article_date[:4] else None
     return year, {"target": "mục tiêu", "achieved": "đã đạt"}.get(cue or "", "")
+
+
+_COMPARED = re.compile(r"\b(?:so voi|hon|gap)(?:\s+(?:cung ky|nam|thang|quy))?\s*$")
+COMPARED_WINDOW = 20  # characters before a year: "so với cùng kỳ năm " is the longest lead-in
 
 
 def _clause_end(text: str, pos: int) -> int:

@@ -231,10 +231,14 @@ def question_row(probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
                     np.float32)
 
 
+# "đạt tối thiểu 10%", "ít nhất 50%": a floor is how a plan states its target, never how a result is reported.
+_FLOOR_CUES = re.compile(r"\b(?:toi thieu|it nhat|khong thap hon|tren duoi)\b")
+
+
 def nearest_cue(clause: str) -> str | None:
     """'target' or 'achieved' for a figure from the words of its clause before it, else None."""
     f = fold(clause)
-    last_t = max((m.end() for m in _TARGET_CUES.finditer(f)), default=-1)
+    last_t = max((m.end() for r in (_TARGET_CUES, _FLOOR_CUES) for m in r.finditer(f)), default=-1)
     last_a = max((m.end() for m in _STRONG_ACHIEVED.finditer(f)), default=-1)
     if last_a > last_t:
         return "achieved"

@@ -135,3 +135,59 @@ class FakeLLMServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class LlamaCppServer:
+    """llama.cpp's own HTTP server, started in-process with `xllamacpp.Server` on 127.0.0.1 (opt-in: the local extra).
+
+    `with LlamaCppServer(model_path) as srv:` → `srv.url` (…/v1) serves the GGUF as model "local", greedy, 2 threads.
+    """
+
+    N_THREADS = 2  # the issue's set-up: 2 threads on this 2-core machine
+    N_CTX = 4096  # the prompt (~1,000-2,500 tokens) and a short answer fit
+    START_TIMEOUT_S = 120  # hand-set: the 1.5B model loads in ~5 s here; 2 minutes means it failed
+
+    def __init__(self, model_path, port: int | None = None):
+        import socket
+
+        self.model_path = model_path
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.port = port
+        self.server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> "LlamaCppServer":
+        import socket
+
+        import xllamacpp as xlc
+
+        params = xlc.CommonParams()
+        params.model.path = str(self.model_path)
+        params.n_ctx = self.N_CTX
+        params.n_parallel = 1
+        params.cpuparams.n_threads = self.N_THREADS
+        params.cpuparams_batch.n_threads = self.N_THREADS
+        params.sampling.temp = 0.0
+        params.sampling.top_k = 1
+        params.hostnames = ["127.0.0.1"]
+        params.port = self.port
+        params.warmup = False
+        params.verbosity = 0
+        self.server = xlc.Server(params)
+        deadline = time.monotonic() + self.START_TIMEOUT_S
+        while time.monotonic() < deadline:  # the HTTP listener comes up after the model loads
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"llama.cpp server did not listen on 127.0.0.1:{self.port}")
+
+    def __exit__(self, *exc) -> None:
+        self.server = None  # xllamacpp stops the server when the object is freed

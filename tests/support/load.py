@@ -24,6 +24,16 @@ from urllib.parse import urlparse
 from tests.support.processes import run_index
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+INDEX_TIMEOUT_S = 600  # hand-set: a seed-corpus `index` run takes seconds to a minute here; 10 min means it hung
+REQUEST_TIMEOUT_S = 120  # hand-set: /ask p99 was 3.0 s at 20 clients (docs/reliability.md); 2 min is a failure
+WARM_UP_TIMEOUT_S = 300  # hand-set: the first /ask loads the model (10-16 s measured, docs/benchmarks.md); 5 min is a hang
+CLIENT_STRIDE = 7  # any number coprime with the 18 seed questions, so concurrent clients start on different ones
+PROBE_EVERY = 4  # hand-set: every 4th request of a rebuild client asks the newest article's question
+SETTLE_S = 2.0  # hand-set: clients ask for ~2 s before the first change and after the last rebuild
+JOIN_GRACE_S = 60  # hand-set: time for client threads to finish their last request past the deadline
+SAMPLES = 5  # error and mix-up examples kept in the JSON
+DEFAULT_REBUILD_CLIENTS = 5  # issue 7: "while 5 clients keep asking, add and remove articles and rebuild"
+DEFAULT_CYCLES = 3  # hand-set: add, add+remove, add+remove: each transition at least once
 
 
 def pct(values: Sequence[float], p: float) -> float | None:
@@ -155,7 +165,7 @@ def make_client(url: str, auth: tuple[str, str] | None = None):
 
     host = urlparse(url).hostname
     if host not in LOOPBACK:
-        raise ValueError(f"the test clients only talk to 127.0.0.1, not {host}")
+        raise ValueError(f"the clients only talk to 127.0.0.1, not {host}")
     return Client(url, auth=auth, verbose=False)
 
 
@@ -184,12 +194,12 @@ def summarize(records: list[dict], wall: float) -> dict:
         "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in
                        (("p50", pct(ok_lat, 50)), ("p95", pct(ok_lat, 95)), ("p99", pct(ok_lat, 99)),
                         ("mean", sum(ok_lat) / len(ok_lat) if ok_lat else None), ("max", max(lat) if lat else None))},
-        "error_samples": [r["error"] for r in records if r["error"]][:5],
-        "mixup_samples": [p for r in done for p in r["problems"]][:5],
+        "error_samples": [r["error"] for r in records if r["error"]][:SAMPLES],
+        "mixup_samples": [p for r in done for p in r["problems"]][:SAMPLES],
     }
 
 
-def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int, timeout: float = 120,
+def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int, timeout: float = REQUEST_TIMEOUT_S,
                 pick: Callable[[int, int], Question] | None = None,
                 check: Callable[[Question, object], list[str]] = check_reply,
                 stop: threading.Event | None = None, auth: tuple[str, str] | None = None, pause: float = 0.0) -> dict:
@@ -199,7 +209,7 @@ def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int,
     each client waits `pause` seconds between its requests (0: closed loop, the next request at once).
     Returns the summary plus every request record.
     """
-    pick = pick or (lambda c, j: SEED_QUESTIONS[(c * 7 + j) % len(SEED_QUESTIONS)])
+    pick = pick or (lambda c, j: SEED_QUESTIONS[(c * CLIENT_STRIDE + j) % len(SEED_QUESTIONS)])
     stop = stop or threading.Event()
     with ThreadPoolExecutor(n_clients) as pool:  # connect first: opening a Client is not part of the load
         clients = list(pool.map(lambda _: make_client(url, auth), range(n_clients)))
@@ -243,7 +253,7 @@ def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int,
     t0 = time.perf_counter()
     start.wait()
     for th in threads:
-        th.join(duration + timeout + 60)
+        th.join(duration + timeout + JOIN_GRACE_S)
     wall = time.perf_counter() - t0
     for cl in clients:
         try:
@@ -256,7 +266,7 @@ def run_clients(url: str, n_clients: int, *, duration: float, max_requests: int,
     return out
 
 
-def warm_up(url: str, timeout: float = 300) -> float:
+def warm_up(url: str, timeout: float = WARM_UP_TIMEOUT_S) -> float:
     """Ask one question (the first one loads the model); returns its seconds."""
     client = make_client(url)
     try:
@@ -271,9 +281,10 @@ def warm_up(url: str, timeout: float = 300) -> float:
 
 
 # --- rebuild while serving ------------------------------------------------------------------------
-def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, str], *, clients: int = 5,
-                          cycles: int = 3, timeout: float = 120, index_timeout: float = 600,
-                          probes: Sequence[Probe] = PROBES, probe_every: int = 4, pause: float = 0.0,
+def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, str], *,
+                          clients: int = DEFAULT_REBUILD_CLIENTS, cycles: int = DEFAULT_CYCLES,
+                          timeout: float = REQUEST_TIMEOUT_S, index_timeout: float = INDEX_TIMEOUT_S,
+                          probes: Sequence[Probe] = PROBES, probe_every: int = PROBE_EVERY, pause: float = 0.0,
                           on_cycle: Callable[[int], None] | None = None) -> dict:
     """Clients keep asking while articles are added/removed and `python -m assistant index` runs `cycles` times.
 
@@ -293,7 +304,7 @@ def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, st
             with lock:
                 if current:
                     return current[-1].as_question()
-        return SEED_QUESTIONS[(c * 7 + j) % len(SEED_QUESTIONS)]
+        return SEED_QUESTIONS[(c * CLIENT_STRIDE + j) % len(SEED_QUESTIONS)]
 
     probe_ids = {p.article_id for p in probes}
 
@@ -310,7 +321,7 @@ def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, st
                                                  pause=pause)),
         daemon=True, name="rebuild-load")
     load_thread.start()
-    time.sleep(2.0)  # the clients are asking before the first change
+    time.sleep(SETTLE_S)  # the clients are asking before the first change
     cycle_results = []
     checker = make_client(url)
     try:
@@ -339,10 +350,10 @@ def rebuild_while_serving(url: str, corpus: Path, index: Path, env: dict[str, st
                 cited = [c.get("article_id") for c in reply.get("citations") or []]
                 cyc["removed_article_cited"] = old.article_id in cited
             cycle_results.append(cyc)
-        time.sleep(2.0)  # and keep asking a little after the last rebuild
+        time.sleep(SETTLE_S)  # and keep asking a little after the last rebuild
     finally:
         stop.set()
-        load_thread.join(timeout + 120)
+        load_thread.join(timeout + 2 * JOIN_GRACE_S)
         checker.close()
     records = result.pop("records", [])
     # The app moves an index it thinks broken to index.broken-*: that must never happen to a healthy one.
