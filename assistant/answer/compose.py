@@ -95,6 +95,7 @@ def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, b
     lines: list[str] = []
     leads: list[str] = []
     keys: list[str] = []
+    first: figs.Figure | None = None  # the figure that answers, from the best quote
     for s in spans:
         c = s.hit.chunk
         cit = citations.get(c.chunk_id)
@@ -113,6 +114,9 @@ def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, b
             quote = quote + "…"
         place = f"{c.province}: " if by_province and c.province else ""
         f = key_figure(info, s.text)
+        if f is not None and not by_province and first is not None and (f.kind, f.unit) != (first.kind, first.unit):
+            f = None  # a second quote's figure of another unit is another quantity, not a second answer
+        first = first or f
         lead = ""
         if f is not None:
             year, status = figure_status(s.text, f, c.date)

@@ -15,21 +15,15 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.documents import docx_file, fake_docx, html_page, navigation_only_page, pdf_scanned, pdf_with_text
+from tests.support.browser import ANSWER_MS, app_page
 from tests.support.paths import ARTIFACTS
 from tests.support.processes import AppServer, private_copy
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is missing"),
-              pytest.mark.timeout(1200)]
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
+pytestmark = [pytest.mark.timeout(1200)]
 
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
-WARM_MS = 240_000
-ANSWER_MS = 90_000
 REBUILD_MS = 240_000
 DATA_ROWS = "#figures-table [role=row]:not([aria-rowindex='1'])"  # the grid renders a window of rows
 DT_QUESTION = "Đồng Tháp có bao nhiêu dịch vụ công trực tuyến một phần?"
@@ -61,17 +55,8 @@ def app(tmp_path_factory, subprocess_env):
 @pytest.fixture(scope="module")
 def page(app):
     ARTIFACTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN", accept_downloads=True)
-        p = context.new_page()
-        p.set_default_timeout(30_000)
-        p.goto(app.url)
-        p.wait_for_selector("#question textarea")
-        expect(p.locator("#warm-notice")).to_have_text("", timeout=WARM_MS)
+    with app_page(app.url) as p:
         yield p
-        context.close()
-        browser.close()
 
 
 def shot(page, name: str, full: bool = True) -> None:

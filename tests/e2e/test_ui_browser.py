@@ -15,22 +15,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
+from tests.support.browser import ANSWER_MS, chromium
 from tests.support.paths import ARTIFACTS
 from tests.support.processes import AppServer, private_copy
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is missing (./test.sh installs it)"),
-              pytest.mark.timeout(900)]  # the first test also pays for the index build and the app start
+pytestmark = [pytest.mark.timeout(900)]  # the first test also pays for the index build and the app start
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
-FIRST_ANSWER_MS = 150_000  # the first question may wait for the model to load on a busy machine
-ANSWER_MS = 60_000
-REBUILD_MS = 240_000
+FIRST_REBUILD_MS = 240_000
 
 DT_QUESTION = "Đồng Tháp có bao nhiêu dịch vụ công trực tuyến một phần?"
 DT_TITLE = "Đồng Tháp: Tạo giá trị mới từ chuyển đổi số"
@@ -76,8 +70,7 @@ def ui(app):
         old.unlink()
     requests: list[str] = []
     page_errors: list[str] = []
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 950}, locale="vi-VN", accept_downloads=True)
         page = context.new_page()
         page.on("request", lambda r: requests.append(r.url))
@@ -87,7 +80,6 @@ def ui(app):
         page.wait_for_selector("#question textarea")
         yield UI(page, app, requests, page_errors)
         context.close()
-        browser.close()
 
 
 # ---- helpers ------------------------------------------------------------------------------------

@@ -13,20 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
+from tests.support.browser import ANSWER_MS, WARM_MS, chromium
 from tests.support.paths import ARTIFACTS
 from tests.support.processes import AppServer, private_copy
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is missing"),
-              pytest.mark.timeout(900)]
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
+pytestmark = [pytest.mark.timeout(900)]
 
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
-WARM_MS = 240_000  # the model loads and the warm-up question runs on a busy 2-core machine
-ANSWER_MS = 90_000
 DT_QUESTION = "Đồng Tháp có bao nhiêu dịch vụ công trực tuyến một phần?"
 DT_TITLE = "Đồng Tháp: Tạo giá trị mới từ chuyển đổi số"
 HG_QUESTION = "Hậu Giang xếp hạng DTI thứ mấy năm 2021?"
@@ -46,10 +40,8 @@ def app(tmp_path_factory, subprocess_env):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
