@@ -487,6 +487,9 @@ def _git() -> str:
         return "?"
 
 
+LLM_BEGIN, LLM_END = "<!-- llm-backends:begin -->", "<!-- llm-backends:end -->"
+
+
 def write_report(results: dict[str, dict], out: Path, command: str, workdir: Path | None = None) -> dict:
     """Merge these results into `<out>.json` (keeping data sets not run now) and render `<out>.md`."""
     out = Path(out)
@@ -506,7 +509,11 @@ def write_report(results: dict[str, dict], out: Path, command: str, workdir: Pat
     report = {"targets": targets(full), "datasets": dict(sorted(datasets.items()))}
     out.parent.mkdir(parents=True, exist_ok=True)
     path_json.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    out.with_suffix(".md").write_text(render_markdown(report), encoding="utf-8")
+    md = out.with_suffix(".md")
+    kept = ""  # the generative backends' section (benchmarks/llm_backends.py) outlives a re-run of this harness
+    if md.exists() and LLM_BEGIN in (text := md.read_text(encoding="utf-8")) and LLM_END in text:
+        kept = "\n" + text[text.index(LLM_BEGIN):text.index(LLM_END) + len(LLM_END)] + "\n"
+    md.write_text(render_markdown(report) + kept, encoding="utf-8")
     for name, r in results.items() if workdir else ():  # per-question records for failure analysis, outside the repo
         (Path(workdir) / f"records-{name}.json").write_text(
             json.dumps({"records": r["records"], "leftout": r["leftout_records"]}, ensure_ascii=False, indent=1),

@@ -24,11 +24,10 @@ from pathlib import Path
 from assistant.app.pipeline import Assistant
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.learn import datasets as ds
-from benchmarks.answer_quality import answer_view, ensure_index, score_item, select
+from benchmarks.answer_quality import LLM_BEGIN as BEGIN, LLM_END as END, answer_view, ensure_index, score_item, select
 from tests.support.llm_server import LlamaCppServer
 
 DOCS = PROJECT_ROOT / "docs"
-BEGIN, END = "<!-- llm-backends:begin -->", "<!-- llm-backends:end -->"
 
 
 def ask(items, settings: Settings, cache: Path, style: str | None) -> list[dict]:

@@ -32,7 +32,7 @@ from assistant.retrieve.retriever import HybridRetriever
 from assistant.types import Answer, Hit, Retrieved
 from assistant.vi.followup import is_followup, resolve
 from assistant.vi.question import QuestionInfo, analyze, looks_english
-from assistant.vi.textnorm import normalize_question
+from assistant.vi.textnorm import normalize_question, strip_markup
 
 
 class QuestionError(AssistantError, ValueError):
@@ -155,11 +155,14 @@ class Assistant:
         if len(question) > self.settings.max_question_chars:
             raise QuestionError(f"Câu hỏi quá dài ({len(question):,} ký tự; tối đa "
                                 f"{self.settings.max_question_chars:,}). Hãy rút gọn câu hỏi.".replace(",", "."))
-        info = analyze(question, normalized=True)
-        resolved = question
-        if req.history and is_followup(question):
-            resolved = resolve(question, req.history, info=info)
-            if resolved != question:
+        text = strip_markup(question)  # what is analysed and searched; the answer keeps the question as typed
+        if not text:
+            raise QuestionError("Câu hỏi trống: hãy nhập một câu hỏi.")
+        info = analyze(text, normalized=True)
+        resolved = text
+        if req.history and is_followup(text):
+            resolved = resolve(text, req.history, info=info)
+            if resolved != text:
                 info = analyze(resolved, normalized=True)
         if req.factcheck and not info.is_claim:
             info = replace(info, is_claim=True, claim=info.text)

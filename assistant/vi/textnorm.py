@@ -33,6 +33,19 @@ def normalize_question(text: str) -> str:
     return " ".join(clean_chars(text).split())
 
 
+_SCRIPT_BLOCK = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def strip_markup(text: str) -> str:
+    """A question pasted from a web page, without its tags and scripts ("<b>Đồng Tháp</b> …" → "Đồng Tháp …").
+
+    >>> strip_markup("<b>Đồng Tháp</b> có bao nhiêu? <script>alert(1)</script> tỷ lệ <5%")
+    'Đồng Tháp có bao nhiêu? tỷ lệ <5%'
+    """
+    return " ".join(_TAG.sub(" ", _SCRIPT_BLOCK.sub(" ", text)).split())
+
+
 def fold(text: str) -> str:
     """Lower-case and strip Vietnamese diacritics ('Đồng Tháp' -> 'dong thap'), length-preserving."""
     out = []

