@@ -29,10 +29,8 @@ def _handler(demo, name):
 
 
 def _launched(monkeypatch) -> dict:
-    """What `launch` would serve, without serving: the host uvicorn would bind and what Gradio is mounted with.
-
-    `launch` hands serving to assistant/app/server.py (FastAPI + the Gradio UI mounted, uvicorn); no share link
-    exists on that path.
+    """What `server.run` would serve, without serving: the host uvicorn would bind and what Gradio is mounted with
+    (FastAPI + the Gradio UI mounted, uvicorn: no share link exists on that path).
     """
     import gradio as gr
     import uvicorn
@@ -53,7 +51,8 @@ def test_exposed_host_without_login_warns_and_turns_article_management_off(tmp_p
     import gradio as gr
 
     from assistant.app.service import Service, warn_if_exposed
-    from assistant.app.ui.layout import GRADIO_MAX_FILE_BYTES, build_app, launch
+    from assistant.app.server import run as launch
+    from assistant.app.ui.layout import GRADIO_MAX_FILE_BYTES, build_app
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -89,7 +88,7 @@ def test_exposed_host_with_login_keeps_article_management(tmp_path, monkeypatch)
     import gradio as gr
 
     from assistant.app.service import Service, warn_if_exposed
-    from assistant.app.ui.layout import launch
+    from assistant.app.server import run as launch
 
     settings = settings_for(tmp_path / "corpus", tmp_path / "index",
                             {"ASSISTANT_HOST": "0.0.0.0", "ASSISTANT_AUTH": f"{USER}:{PASSWORD}"})

@@ -5,20 +5,17 @@ Vietnamese and its answer links in page.py. The UI talks only to the `Service`.
 
 Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
 
-    demo = build_app(Service(Settings.from_env()))
-    launch(Service(Settings.from_env()))
+    demo = build_app(Service(Settings.from_env()))   # served by assistant.app.server.run
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no request leaves the machine
 
 import gradio as gr  # noqa: E402
 
-from assistant.app.service import UPLOAD_MAX_BYTES, Service, warn_if_exposed  # noqa: E402
+from assistant.app.service import UPLOAD_MAX_BYTES, Service  # noqa: E402
 from assistant.app.ui import figure_table  # noqa: E402
 from assistant.app.ui.handlers import ALL, ALL_STATUS, ALL_YEARS, ARTICLE_HEADERS, Handlers  # noqa: E402
 from assistant.app.ui.page import API_NOTE, head_html  # noqa: E402
@@ -225,25 +222,3 @@ def build_app(service: Service) -> gr.Blocks:
 
         gr.api(h.api_ask, api_name="ask", concurrency_limit=8)
     return demo
-
-
-def launch(service: Service, *, prevent_thread_lock: bool = False):
-    """Serve the app on the configured host/port (no share link, login when configured).
-
-    The model and index start loading right away, in the background; the page says so until they are ready.
-    When `assistant.app.server` exists (Gradio mounted inside FastAPI), serving is delegated to it.
-    """
-    settings = service.settings
-    warn_if_exposed(settings)
-    service.start_warm_up()
-    if importlib.util.find_spec("assistant.app.server") is not None:
-        server = importlib.import_module("assistant.app.server")
-        if hasattr(server, "serve"):
-            return server.serve(service, prevent_thread_lock=prevent_thread_lock)
-    demo = build_app(service)
-    demo.queue(default_concurrency_limit=8)
-    return demo.launch(server_name=settings.host, server_port=settings.port, share=False,
-                       auth=settings.auth_pairs or None,
-                       auth_message="Đăng nhập để dùng trợ lý." if settings.auth else None,
-                       max_file_size=GRADIO_MAX_FILE_BYTES, show_error=False, prevent_thread_lock=prevent_thread_lock,
-                       quiet=False, **page_options())
