@@ -80,19 +80,20 @@ def summarize(items, raw: list[dict]) -> dict:
             "latency_s_max": round(max(lat), 1) if lat else None}
 
 
-def render(results: dict, meta: dict) -> str:
-    """The markdown section written into docs/answer_quality.md."""
+def render(results: dict, runs: dict) -> str:
+    """The markdown section written into docs/answer_quality.md: every model run so far, one table."""
     cols = ["questions", "reached_model", "right_shown_first", "right_model_unflagged", "flagged",
             "stopped_deadline_or_loop", "unflagged_with_unverified_figure", "latency_s_p50", "latency_s_max"]
-    lines = [BEGIN, "## Generative backends against a real llama.cpp server", "",
-             f"Command: `{meta['command']}`  ",
-             f"Run: {meta['when']}, model `{meta['model']}`, {LlamaCppServer.N_THREADS} threads, temperature 0, "
-             f"deadline {meta['timeout']} s, max_tokens {meta['max_tokens']}, "
-             f"first {meta['limit']} questions of the paraphrase holdout split (never tuned on); "
-             f"load average {meta['load']} on {os.cpu_count()} CPUs.", "",
-             "`right_shown_first`: the answer the user sees first is right (a flagged or empty model answer is "
-             "shown after the extractive one). `right_model_unflagged`: the model's own answer, unflagged, is right.",
-             "", "| backend | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    lines = [BEGIN, "## Generative backends against a real llama.cpp server", ""]
+    for meta in runs.values():
+        lines += [f"Command: `{meta['command'].strip()}`  ",
+                  f"Run: {meta['when']}, model `{meta['model']}`, {LlamaCppServer.N_THREADS} threads, temperature 0, "
+                  f"deadline {meta['timeout']} s, max_tokens {meta['max_tokens']}, "
+                  f"first {meta['limit']} questions of the paraphrase holdout split (never tuned on); "
+                  f"load average {meta['load']} on {os.cpu_count()} CPUs.", ""]
+    lines += ["`right_shown_first`: the answer the user sees first is right (a flagged or empty model answer is "
+              "shown after the extractive one). `right_model_unflagged`: the model's own answer, unflagged, is right.",
+              "", "| backend | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for name, s in results.items():
         lines.append(f"| {name} | " + " | ".join(str(s[c]) for c in cols) + " |")
     lines += ["", END]
@@ -113,16 +114,18 @@ def write_section(section: str, path: Path = DOCS / "answer_quality.md") -> None
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: start the server, ask, write the report."""
-    from assistant.answer.local.gguf import resolve_model_path
+    from assistant.answer.local.gguf import MODELS, prepare_model
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.llm_backends", description=__doc__.split("\n")[0])
     ap.add_argument("--limit", type=int, default=16)
     ap.add_argument("--styles", nargs="+", default=["sentences", "chunks"], choices=["sentences", "chunks"])
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/llm-backends"))
+    ap.add_argument("--model", default="1.5b", choices=["1.5b", "0.5b"],
+                    help="which prepared Qwen2.5-Coder GGUF the server runs (./scripts/setup_local_llm.sh [0.5b])")
     args = ap.parse_args(argv)
     base = Settings.from_env()
-    model = resolve_model_path(base)
+    model = prepare_model(model=MODELS[args.model])
     items, articles = ds.load("paraphrase", base)
     asked = [q for q in select(items, "paraphrase", "holdout") if q.kind != "factcheck"][:args.limit]
     corpus, index, _, _ = ensure_index(articles, args.workdir)
@@ -132,14 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     with LlamaCppServer(model) as server:
         llm = settings.replace(backend="openai", llm_base_url=server.url, llm_model="local")
         for style in args.styles:
-            raw = ask(asked, llm, args.workdir / f"openai-{style}.jsonl", style)
-            results[f"openai ({style} prompt)"] = summarize(asked, raw)
+            raw = ask(asked, llm, args.workdir / f"openai-{args.model}-{style}.jsonl", style)
+            results[f"openai {args.model} ({style} prompt)"] = summarize(asked, raw)
     meta = {"command": "python -m benchmarks.llm_backends " + " ".join(argv or sys.argv[1:]),
             "when": time.strftime("%Y-%m-%d %H:%M"), "model": model.name, "timeout": args.timeout,
             "max_tokens": settings.llm_max_tokens, "limit": args.limit, "load": round(os.getloadavg()[0], 2)}
-    (DOCS / "llm_backends.json").write_text(json.dumps({"meta": meta, "results": results}, ensure_ascii=False,
-                                                       indent=1) + "\n", encoding="utf-8")
-    write_section(render(results, meta))
+    path = DOCS / "llm_backends.json"  # runs of other models are kept: one table for all of them
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    runs = {**old.get("runs", {}), args.model: meta}
+    merged = {**old.get("results", {}), **results}
+    path.write_text(json.dumps({"runs": runs, "results": merged}, ensure_ascii=False, indent=1) + "\n",
+                    encoding="utf-8")
+    write_section(render(merged, runs))
     print(json.dumps(results, ensure_ascii=False, indent=1))
     return 0
 

