@@ -11,12 +11,16 @@ Usage (needs the model, an index, a server or the shared data, so not run as a d
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from assistant.answer.guard import LLMError, ReplyGuard
 from assistant.config import Settings
 from assistant.types import ABSTAIN_PREFIX, Answer, Citation, Hit
 from assistant.vi.question import QuestionInfo
+
+if TYPE_CHECKING:  # the extractive answerer ranks the sentences the model sees
+    from assistant.answer.extractive import ExtractiveAnswerer
+    from assistant.answer.features import Span
 
 SYSTEM_PROMPT = (
     "Bạn là trợ lý trả lời câu hỏi về chuyển đổi số, kinh tế số, chính quyền số của các tỉnh Việt Nam "
@@ -59,7 +63,7 @@ def build_messages(question: str, hits: list[Hit], excerpts: dict[str, str] | No
     return [("system", system), ("human", user)]
 
 
-def sentence_excerpts(spans: list, per_source: int = BEST_SENTENCES_PER_SOURCE) -> dict[str, str]:
+def sentence_excerpts(spans: "Sequence[Span]", per_source: int = BEST_SENTENCES_PER_SOURCE) -> dict[str, str]:
     """Per chunk: its `per_source` best-scored spans (features.Span) with one neighbour each side, in reading order."""
     by_chunk: dict[str, list] = {}
     for sp in spans:
@@ -130,7 +134,7 @@ class OpenAIAnswerer:
     # "chunks" = whole passages (the prompt before issue 14). Chosen on the harness (benchmarks/llm_backends.py).
     prompt_style = "sentences"
 
-    def __init__(self, settings: Settings, ranker=None):
+    def __init__(self, settings: Settings, ranker: "ExtractiveAnswerer | None" = None):
         """`ranker`: the extractive answerer, whose sentence scores pick the excerpts the model sees."""
         self.ranker = ranker
         if not settings.llm_base_url or not settings.llm_model:
