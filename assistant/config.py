@@ -41,6 +41,7 @@ ENV_PREFIX = "ASSISTANT_"
 Backend = Literal["extractive", "openai", "local"]
 BACKENDS: tuple[str, ...] = typing.get_args(Backend)
 EmbeddingDtype = Literal["auto", "bf16", "fp32"]
+LLMPrompt = Literal["sentences", "chunks"]
 AUTH_FORMAT = "user:password[,user2:password2]"
 
 
@@ -99,6 +100,9 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0)  # seconds for the whole generative answer (a wall-clock deadline)
     # A short cited answer is 1-4 sentences, ~150 characters each, ~3 characters of Vietnamese per token: ~200.
     llm_max_tokens: int = Field(320, gt=0)
+    # What the model reads: the best sentences with neighbours and a worked example, or whole passages
+    # (chosen on held-out questions by benchmarks/llm_backends.py: "sentences" halves the 1.5B model's flags).
+    llm_prompt: LLMPrompt = "sentences"
     local_model_path: str = ""
     k: int = Field(5, ge=1, le=100)
     max_chunks_per_article: int = Field(3, gt=0)

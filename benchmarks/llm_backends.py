@@ -42,9 +42,7 @@ def ask(items, settings: Settings, cache: Path, style: str | None) -> list[dict]
                 pass
     todo = [q for q in items if q.id not in done]
     if todo:
-        bot = Assistant(settings)
-        if style and bot._generative is not None:
-            bot._generative.prompt_style = style
+        bot = Assistant(settings.replace(llm_prompt=style) if style else settings)
         with cache.open("a", encoding="utf-8") as fh:
             for i, q in enumerate(todo, 1):
                 t = time.perf_counter()

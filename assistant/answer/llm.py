@@ -130,10 +130,6 @@ def _best_quote(answer: str, chunk: str) -> tuple[str, int, int]:
 class OpenAIAnswerer:
     """Answer with an OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp server, hosted APIs)."""
 
-    # Which prompt: "sentences" = the ranker's best sentences with neighbours and a worked example;
-    # "chunks" = whole passages (the prompt before issue 14). Chosen on the harness (benchmarks/llm_backends.py).
-    prompt_style = "sentences"
-
     def __init__(self, settings: Settings, ranker: "ExtractiveAnswerer | None" = None):
         """`ranker`: the extractive answerer, whose sentence scores pick the excerpts the model sees."""
         self.ranker = ranker
@@ -168,8 +164,8 @@ class OpenAIAnswerer:
             raise LLMError(_describe(exc, self.settings.llm_base_url)) from None
 
     def messages(self, info: QuestionInfo, hits: list[Hit]) -> list[tuple[str, str]]:
-        """The prompt for this question, in the configured style."""
-        if self.prompt_style == "sentences" and self.ranker is not None:
+        """The prompt for this question: ASSISTANT_LLM_PROMPT's best sentences (default) or whole passages."""
+        if self.settings.llm_prompt == "sentences" and self.ranker is not None:
             return build_messages(info.text, hits, sentence_excerpts(self.ranker.rank(info, hits)), example=True)
         return build_messages(info.text, hits)
 

@@ -23,9 +23,9 @@ def make_bot(built_index, embeddings, server):
     base = settings_for(built_index / "corpus", built_index / "index")
     reader = IndexReader(base, embeddings)
 
-    def make(model: str, timeout: float = 30.0, url: str | None = None):
+    def make(model: str, timeout: float = 30.0, url: str | None = None, prompt: str = "sentences"):
         s = base.replace(backend="openai", llm_base_url=url or server.url, llm_model=model, llm_timeout=timeout,
-                         llm_api_key="sk-test-secret")
+                         llm_api_key="sk-test-secret", llm_prompt=prompt)
         return Assistant(s, reader)
 
     return make
@@ -154,3 +154,15 @@ def test_a_figure_cited_to_another_provinces_sentence_is_flagged(make_bot, serve
     bad = [f for f in a.figures if f.text.startswith("6,42")]
     assert bad and not bad[0].verified and a.flagged
     assert "Đồng Tháp" in a.notice and a.fallback is not None
+
+
+def test_the_prompt_setting_chooses_best_sentences_or_whole_passages(make_bot, server):
+    from assistant.answer.llm import REMINDER
+
+    make_bot("quote", prompt="sentences").ask(QUESTION)
+    short = server.requests[-1]["messages"][1]["content"]
+    make_bot("quote", prompt="chunks").ask(QUESTION)
+    whole = server.requests[-1]["messages"][1]["content"]
+    assert REMINDER in short and REMINDER not in whole
+    assert len(short) < len(whole)  # excerpts, not passages
+    assert "214 dịch vụ công trực tuyến một phần" in short  # the answering sentence is among the excerpts
