@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
+import unicodedata
 from pathlib import Path
 from typing import Sequence
 
@@ -59,6 +61,20 @@ def model_fingerprint(model: str) -> str:
     return "dir:" + h.hexdigest()[:16]
 
 
+_SPACE = re.compile(r"\s")
+_SPACES = re.compile(r" {2,}")
+
+
+def model_normalize(text: str) -> str:
+    """The normalizer of the model's tokenizer.json (NFKC, then whitespace), which the slow XLM-R tokenizer
+    sentence-transformers loads does not apply: without it "…" is <unk> there and "..." in the traced encoder.
+
+    >>> model_normalize("lịch thông minh…  ²")
+    'lịch thông minh... 2'
+    """
+    return _SPACES.sub(" ", _SPACE.sub(" ", unicodedata.normalize("NFKC", text)))
+
+
 class SentenceEmbeddings(Embeddings):
     """LangChain embeddings over a sentence-transformers model, adding e5 prefixes for the caller."""
 
@@ -89,15 +105,17 @@ class SentenceEmbeddings(Embeddings):
 
     def token_count(self, text: str) -> int:
         """Tokens the model sees for a passage, prefix and special tokens included."""
-        return len(self.model.tokenizer(self.passage_prefix + text, add_special_tokens=True)["input_ids"])
+        return len(self.model.tokenizer(model_normalize(self.passage_prefix + text),
+                                        add_special_tokens=True)["input_ids"])
 
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` alone (no prefix, no special tokens), as the chunker counts them."""
-        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self.model.tokenizer(model_normalize(text), add_special_tokens=False)["input_ids"])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
+        texts = [model_normalize(t) for t in texts]
         vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False)
         vecs = np.asarray(vecs, dtype=np.float32)
