@@ -60,7 +60,10 @@
       ev.preventDefault();
       const card = document.getElementById(cite.getAttribute("href").slice(1));
       if (card) {
-        card.scrollIntoView({behavior: "smooth", block: "center"});
+        // Gradio's chat scrolls itself back to the bottom when its content changes (the flash below is such a
+        // change), so the card is brought into view again once that has happened.
+        const show = () => card.scrollIntoView({block: "center"});
+        show(); setTimeout(show, 150); setTimeout(show, 500);
         card.classList.remove("flash"); void card.offsetWidth; card.classList.add("flash");
         setTimeout(() => card.classList.remove("flash"), 1700);
       }
