@@ -108,7 +108,7 @@ def test_each_answer_keeps_its_own_sources_and_its_cite_reaches_them(page):
     assert cite.get_attribute("title")  # a preview of the quote on hover
     cite.click()
     expect(card).to_have_class(re.compile(r"\bflash\b"))
-    expect(card).to_be_in_viewport(timeout=5_000)  # scrolled into view (smooth scrolling takes a moment)
+    expect(card).to_be_in_viewport(timeout=5_000)  # in view, also after the chat scrolls itself back down
     shot(page, "02-bam-trich-dan-cau-truoc", full=False)
 
 
