@@ -42,6 +42,7 @@ Backend = Literal["extractive", "openai", "local"]
 BACKENDS: tuple[str, ...] = typing.get_args(Backend)
 EmbeddingDtype = Literal["auto", "bf16", "fp32"]
 LLMPrompt = Literal["sentences", "chunks"]
+SentenceVectorsMode = Literal["build", "lazy"]
 AUTH_FORMAT = "user:password[,user2:password2]"
 
 
@@ -103,6 +104,10 @@ class Settings(BaseSettings):
     # What the model reads: the best sentences with neighbours and a worked example, or whole passages
     # (chosen on held-out questions by benchmarks/llm_backends.py: "sentences" halves the 1.5B model's flags).
     llm_prompt: LLMPrompt = "sentences"
+    # Vectors of the quotable sentences for the answer stage: made by each build ("build"), or when an answer
+    # first needs them ("lazy": a build ~1.8x faster, measured by benchmarks/sentence_vectors_cost.py; the first
+    # question about an article pays ~20 ms per 10 sentences instead).
+    sentence_vectors: SentenceVectorsMode = "build"
     local_model_path: str = ""
     k: int = Field(5, ge=1, le=100)
     max_chunks_per_article: int = Field(3, gt=0)

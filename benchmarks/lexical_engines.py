@@ -43,7 +43,7 @@ def run_fts5(docs: list[str], queries: list[str]) -> dict:
         lat.append(time.perf_counter() - t)
     t = time.perf_counter()
     with conn:  # in-place update of one document
-        lexical.delete(conn, [0])
+        lexical.delete(conn, [(0, docs[0])])
         lexical.add(conn, [(0, docs[0])])
     update = time.perf_counter() - t
     return {"ranked": ranked, "build_s": build, "lat": lat, "update_s": update, "in_place": True}

@@ -13,6 +13,7 @@ Usage (needs the model, an index, a server or the shared data, so not run as a d
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -27,8 +28,11 @@ from assistant.ingest.articles import Article
 from assistant.types import Passage
 from assistant.errors import AssistantError
 
+log = logging.getLogger("assistant")
 CATALOG_FILE = "catalog.sqlite"
-SCHEMA_VERSION = "2"
+# 3: chunk text is no longer stored (it is read from the article's text by offset) and the keyword table is
+# contentless; an index of schema 2 gets a new catalog, and its vectors, which do not change, are reused.
+SCHEMA_VERSION = "3"
 
 
 class IndexCorruptError(AssistantError, RuntimeError):
@@ -58,16 +62,15 @@ CREATE TABLE IF NOT EXISTS articles(
   indexed_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks(
   rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, article_id TEXT NOT NULL,
-  idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
+  idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
   mentions TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
 """
-_CHUNK_SELECT = """SELECT c.rowid, c.chunk_id, c.article_id, c.idx, c.start, c.end, c.text, c.mentions,
-  a.title, a.province, a.date, a.source, a.url FROM chunks c JOIN articles a ON a.id = c.article_id"""
-
-
-_CHUNK_COLUMNS = """c.rowid, c.chunk_id, c.article_id, c.idx, c.start, c.end, c.text, c.mentions,
-  a.title, a.province, a.date, a.source, a.url"""
+# A chunk's text is its span of the article's text (SQLite's substr counts characters from 1, as Python
+# slices count them from 0), so the text is stored once, in `articles`.
+_CHUNK_COLUMNS = """c.rowid, c.chunk_id, c.article_id, c.idx, c.start, c.end,
+  substr(a.text, c.start + 1, c.end - c.start), c.mentions, a.title, a.province, a.date, a.source, a.url"""
+_CHUNK_SELECT = f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN articles a ON a.id = c.article_id"
 # The chunks of retrieval's candidates in one read: the dense ids and the keyword rowids, each a JSON array, so
 # the text is constant and each connection prepares it once. (One statement with the BM25 search inside a CTE
 # measured slower: FTS5 ranks the matches more slowly there than as its own statement.)
@@ -101,8 +104,11 @@ class Catalog:
 
     def _create_schema(self) -> None:
         has_meta = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
-        if has_meta and self.get_meta("schema_version") != SCHEMA_VERSION:
-            # An index written by another version of this program: start afresh (a full rebuild).
+        found = self.get_meta("schema_version") if has_meta else SCHEMA_VERSION
+        if found != SCHEMA_VERSION:
+            # An index written by another version of this program: a new catalog, filled by the next build.
+            log.warning("the index catalog has schema %s, this program writes %s: it is rebuilt from the corpus "
+                        "(vectors already in Chroma are reused, not embedded again)", found or "?", SCHEMA_VERSION)
             with self.conn:
                 for (name,) in self.conn.execute(
                         "SELECT name FROM sqlite_master WHERE type IN ('table') AND name NOT LIKE 'sqlite_%' "
@@ -169,9 +175,11 @@ class Catalog:
              article.date, article.source, article.url, ",".join(article.inferred), article.text, time.time()))
         rows = []
         for c in chunks:
+            if article.text[c.start:c.end] != c.text:  # the catalog serves a chunk's text from these offsets
+                raise ValueError(f"đoạn {c.chunk_id} không khớp vị trí {c.start}:{c.end} trong bài {article.id}")
             cur = conn.execute(
-                "INSERT INTO chunks(chunk_id, article_id, idx, start, end, text, mentions) VALUES (?,?,?,?,?,?,?)",
-                (c.chunk_id, c.article_id, c.index, c.start, c.end, c.text, ",".join(gazetteer.provinces_in(c.text))))
+                "INSERT INTO chunks(chunk_id, article_id, idx, start, end, mentions) VALUES (?,?,?,?,?,?)",
+                (c.chunk_id, c.article_id, c.index, c.start, c.end, ",".join(gazetteer.provinces_in(c.text))))
             rows.append((cur.lastrowid, c.text))
         lexical.add(conn, rows)
         return [cid for cid in old if cid not in {c.chunk_id for c in chunks}]
@@ -187,8 +195,8 @@ class Catalog:
         return old
 
     def _delete_chunks(self, conn: sqlite3.Connection, article_id: str) -> list[str]:
-        rows = conn.execute("SELECT rowid, chunk_id FROM chunks WHERE article_id = ?", (article_id,)).fetchall()
-        lexical.delete(conn, [r[0] for r in rows])
+        rows = conn.execute(f"{_CHUNK_SELECT} WHERE c.article_id = ?", (article_id,)).fetchall()
+        lexical.delete(conn, [(r[0], r[6]) for r in rows])  # the text each row was indexed with
         conn.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
         return [r[1] for r in rows]
 

@@ -59,6 +59,7 @@ class BuildSummary:
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
     chunks: int = 0
+    reused: int = 0  # chunks whose vectors were already in the store, so not embedded
     seconds: float = 0.0
     full: bool = False
 
@@ -70,7 +71,7 @@ class BuildSummary:
     def line(self) -> str:
         """One-line summary in key=value form."""
         return (f"added={self.added} updated={self.updated} removed={self.removed} unchanged={self.unchanged} "
-                f"errors={len(self.errors)} chunks={self.chunks} seconds={self.seconds:.2f}")
+                f"errors={len(self.errors)} chunks={self.chunks} reused={self.reused} seconds={self.seconds:.2f}")
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -113,6 +114,23 @@ def _windows(todo: list[_Pending], size: int):
             group, count = [], 0
     if group:
         yield group
+
+
+def _reusable(store: VectorStore, todo: list[_Pending]) -> set[str]:
+    """Ids of the chunks whose stored vector was made from the same title and text (same id, same metadata)."""
+    want = {c.chunk_id: chunk_metadata(p.article, c) for p in todo for c in p.chunks}
+    return {cid for cid, md in store.metadata_of(list(want)).items() if md == want[cid]}
+
+
+class _OnFirstUse:
+    """The encoder, loaded when something is first embedded (a build that reuses every vector loads none)."""
+
+    def __init__(self, load: Callable[[], SentenceEmbeddings]):
+        self._load = load
+
+    def encode_passages(self, texts: list[str]):
+        """Passage vectors, from the model loaded now if not yet."""
+        return self._load().encode_passages(texts)
 
 
 class Indexer:
@@ -235,7 +253,7 @@ class Indexer:
             store.delete(gone)
             summary.removed = len(removed)
         if todo:
-            self._index(catalog, store, todo, summary, progress)
+            self._index(catalog, store, todo, summary, progress, reuse_vectors=not full)
         if sweep:  # a full pass over the vector ids: only after a crash, a rebuild or on a new index
             stray = sorted(store.ids() - catalog.chunk_ids())
             store.delete(stray)
@@ -253,36 +271,40 @@ class Indexer:
         return self._store
 
     def _index(self, catalog: Catalog, store: VectorStore, todo: list[_Pending], summary: BuildSummary,
-               progress: ProgressFn) -> None:
+               progress: ProgressFn, reuse_vectors: bool) -> None:
         emb = self._embeddings
         if emb is None and traced_encoder.is_current(self.settings):
             # Passage with the bare tokenizer first: the chunk count decides which encoder to start.
             count = traced_encoder.model_tokenizer(self.settings.embedding_model).count_tokens
         else:
-            emb = emb or load_embeddings(self.settings)
+            emb = self._embeddings = emb or load_embeddings(self.settings)
             count = emb.count_tokens
         chunker = Chunker(lambda t: count(t) + 2)
         for p in todo:
             p.chunks = chunker.run(p.article.id, p.article.text)
-        total = sum(len(p.chunks) for p in todo)
-        if emb is None:
-            # A fresh process with a small job: the traced model loads in ~2 s where sentence-transformers
-            # needs ~9 s; a large job amortizes that and runs on sentence-transformers itself.
-            emb = traced_encoder.load_traced(self.settings) if total <= TRACED_MAX_CHUNKS else None
-            emb = emb or load_embeddings(self.settings)
-        self._embeddings = emb
+        # Vectors the store already holds for the same id and metadata (so the same title and text) are kept:
+        # a replica on a shared server, a build resumed after a crash, or a catalog migration embeds nothing
+        # twice. Only a build asked to be full (`--full`) embeds everything again.
+        reuse = _reusable(store, todo) if reuse_vectors else set()
+        for p in todo:
+            p.done = sum(c.chunk_id in reuse for c in p.chunks)
+        summary.reused = len(reuse)
+        total = sum(len(p.chunks) for p in todo) - len(reuse)
+        emb = _OnFirstUse(lambda: self._encoder(total))  # nothing to embed (all reused): no model is loaded
         with catalog.transaction() as conn:
             catalog.set_meta(conn, writing="1")  # vectors are about to exist before their catalog rows
         bar = tqdm(total=total, unit="đoạn", desc="Nhúng", disable=not self.show_progress, leave=False)
         done = 0
         try:
+            self._commit(catalog, store, [p for p in todo if p.done == len(p.chunks)], summary)
             for window in _windows(todo, EMBED_WINDOW):
                 # Length order inside a window: a batch pads to its longest text, so mixed lengths waste compute.
-                flat = sorted(((p, c) for p in window for c in p.chunks), key=lambda pc: len(pc[1].text))
+                flat = sorted(((p, c) for p in window for c in p.chunks if c.chunk_id not in reuse),
+                              key=lambda pc: len(pc[1].text))
                 for i in range(0, len(flat), EMBED_STEP):
                     step = flat[i:i + EMBED_STEP]
                     vectors = emb.encode_passages([embedding_text(p.article.title, c.text) for p, c in step])
-                    store.upsert([c.chunk_id for _, c in step], vectors, [c.text for _, c in step],
+                    store.upsert([c.chunk_id for _, c in step], vectors,
                                  [chunk_metadata(p.article, c) for p, c in step])
                     ready = []
                     for p, _ in step:
@@ -293,11 +315,19 @@ class Indexer:
                     done += len(step)
                     bar.update(len(step))
                     progress("embed", done, total)
-            # Articles with no chunks (cannot happen for a loaded article, but stay correct).
-            self._commit(catalog, store, [p for p in todo if not p.chunks], summary)
         finally:
             bar.close()
-        self._warm_sentences(emb, [c.text for p in todo for c in p.chunks], progress)
+        if self.settings.sentence_vectors == "build":
+            self._warm_sentences(emb, [c.text for p in todo for c in p.chunks], progress)
+
+    def _encoder(self, total: int) -> SentenceEmbeddings:
+        """The model, loaded on first use for a job of `total` chunks."""
+        if self._embeddings is None:
+            # A fresh process with a small job: the traced model loads in ~2 s where sentence-transformers
+            # needs ~9 s; a large job amortizes that and runs on sentence-transformers itself.
+            emb = traced_encoder.load_traced(self.settings) if total <= TRACED_MAX_CHUNKS else None
+            self._embeddings = emb or load_embeddings(self.settings)
+        return self._embeddings
 
     def _warm_sentences(self, emb, texts: list[str], progress: ProgressFn) -> None:
         """Vectors of the new chunks' sentences for the answer stage; a cache, so the index is whole without it."""

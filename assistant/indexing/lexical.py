@@ -1,7 +1,10 @@
-"""The keyword store: tokens of each chunk in an SQLite FTS5 table, searched with BM25.
+"""The keyword store: tokens of each chunk in a contentless SQLite FTS5 table, searched with BM25.
 
 The FTS table lives in the same SQLite file as the catalog, so an article's keyword entries and
-its manifest row are committed in one transaction. Tokens come from `assistant.vi.tokens`.
+its manifest row are committed in one transaction. Tokens come from `assistant.vi.tokens`. The table
+is contentless (`content=''`): it keeps the inverted index only, not a second copy of the tokens, so
+a row is deleted by handing FTS5 the tokens it was indexed with, recomputed from the chunk's text
+(the same text and LEXICAL_VERSION give the same tokens).
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Iterable
 
 from assistant.vi.tokens import lexical_tokens, query_tokens
 
-LEXICAL_VERSION = "2"
+LEXICAL_VERSION = "3"
 FTS_TABLE = "chunk_fts"
 
 
@@ -18,7 +21,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
     """Create the FTS5 table (idempotent); its rowid equals the chunk's rowid in the catalog."""
     conn.execute(
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
-        "tokens, tokenize=\"unicode61 remove_diacritics 0 tokenchars '.,/%_'\")")
+        "tokens, content='', tokenize=\"unicode61 remove_diacritics 0 tokenchars '.,/%_'\")")
 
 
 def add(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
@@ -27,9 +30,11 @@ def add(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
                      ((rowid, " ".join(lexical_tokens(text))) for rowid, text in rows))
 
 
-def delete(conn: sqlite3.Connection, rowids: Iterable[int]) -> None:
-    """Remove rows from the keyword index; call inside the caller's transaction."""
-    conn.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", ((r,) for r in rowids))
+def delete(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
+    """Remove (rowid, text) pairs, the text they were added with, from the keyword index; inside the
+    caller's transaction."""
+    conn.executemany(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, tokens) VALUES ('delete', ?, ?)",
+                     ((rowid, " ".join(lexical_tokens(text))) for rowid, text in rows))
 
 
 # The BM25 query: one constant statement, so sqlite3's statement cache prepares it once per connection.

@@ -198,27 +198,18 @@ class VectorStore:
         return self._handle.client if self._handle else None
 
     @property
-    def langchain(self):
-        """A `langchain_chroma.Chroma` over the same collection, for LangChain users (imported on first use:
-        langchain_chroma costs ~1.5 s of start-up that the indexer does not need)."""
-        from langchain_chroma import Chroma
-
-        return Chroma(client=self._client, collection_name=self.name)
-
-    @property
     def collection(self):
         """The underlying chromadb Collection (of the current connection)."""
         return self._handle.collection if self._handle else None
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str],
-               metadatas: Sequence[dict]) -> None:
-        """Write vectors (idempotent for the same ids)."""
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
+        """Write vectors (idempotent for the same ids); no text: retrieval reads it from the catalog."""
         if not ids:
             return
         try:
             with self._using() as h:
                 h.collection.upsert(ids=list(ids), embeddings=np.asarray(vectors, np.float32),
-                                    documents=list(texts), metadatas=list(metadatas))
+                                    metadatas=list(metadatas))
         except VectorStoreError:
             raise
         except Exception as exc:
@@ -234,6 +225,21 @@ class VectorStore:
                 raise
             except Exception as exc:
                 raise VectorStoreError(f"xóa vector trong {self._where()} thất bại: {exc}") from None
+
+    def metadata_of(self, ids: Sequence[str]) -> dict[str, dict]:
+        """id -> stored metadata, for those of `ids` that already have a vector (written by a replica, by a
+        build before a crash, or before a catalog migration)."""
+        out: dict[str, dict] = {}
+        for i in range(0, len(ids), 5000):
+            try:
+                with self._using() as h:
+                    got = h.collection.get(ids=list(ids[i:i + 5000]), include=["metadatas"])
+                out.update(zip(got["ids"], (m or {} for m in got["metadatas"])))
+            except VectorStoreError:
+                raise
+            except Exception as exc:
+                raise VectorStoreError(f"không đọc được {self._where()}: {exc}") from None
+        return out
 
     def ids(self) -> set[str]:
         """Every id stored in the collection."""
