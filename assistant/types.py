@@ -168,6 +168,19 @@ class Answer:
             r["score"] = round(r["score"], 6)
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Answer":
+        """The answer of a `to_dict()` object (what `/api/ask` returns); unknown fields are ignored."""
+        def rows(kind, items):
+            names = kind.__dataclass_fields__
+            return [kind(**{k: v for k, v in x.items() if k in names}) for x in items or []]
+
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        known.update(citations=rows(Citation, d.get("citations")), figures=rows(FigureCheck, d.get("figures")),
+                     retrieved=rows(Retrieved, d.get("retrieved")), claims=rows(ClaimCheck, d.get("claims")),
+                     fallback=cls.from_dict(d["fallback"]) if d.get("fallback") else None)
+        return cls(**known)
+
     def to_text(self) -> str:
         """Human-readable answer with its numbered sources (for the terminal)."""
         lines = [self.answer]

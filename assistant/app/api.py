@@ -26,13 +26,14 @@ import threading
 from base64 import b64decode
 from typing import Any, Optional
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.app import handoff
 from assistant.app.pipeline import QuestionError
 from assistant.app.service import Service
 from assistant.errors import AssistantError, user_message
@@ -57,6 +58,13 @@ class AskRequest(BaseModel):
     question: str = Field(description="Câu hỏi tiếng Việt (có dấu hoặc không dấu)")
     province: Optional[str] = Field(None, description="Chỉ tìm trong bài về tỉnh/thành này")
     k: Optional[int] = Field(None, ge=1, le=100, description="Số đoạn văn lấy về (mặc định ASSISTANT_K)")
+
+
+class IndexRequest(BaseModel):
+    """An incremental build (or a full one: every article embedded again)."""
+
+    model_config = ConfigDict(extra="forbid")
+    full: bool = Field(False, description="Nhúng lại mọi bài viết")
 
 
 class FactcheckRequest(BaseModel):
@@ -262,6 +270,22 @@ def build_api(service: Service) -> FastAPI:
         """So từng số liệu của nhận định với câu nói về cùng nội dung trong các bài viết."""
         return answer(body.claim, factcheck=True)
 
+    def local_caller(token: Optional[str] = Header(None, alias=handoff.TOKEN_HEADER)) -> None:
+        if token is None or not secrets.compare_digest(token.encode(), service.handoff_token.encode()):
+            raise _NotLocal()
+
+    @app.post(f"{API_PREFIX}/index", responses={403: {"description": "không có mã của ứng dụng"}},
+              summary="Cập nhật chỉ mục (cho `python -m assistant index` trên cùng máy)", tags=["hệ thống"])
+    def index(body: IndexRequest, user: str = Depends(login), _: None = Depends(local_caller)) -> dict:
+        """Chạy bước xây dựng chỉ mục tăng dần trong ứng dụng (mô hình đã nạp sẵn); trả về tóm tắt."""
+        summary = service.rebuild_logged(full=body.full, user=user or "cli", reason="python -m assistant index")
+        return summary.to_dict()
+
+    @app.exception_handler(_NotLocal)
+    async def not_local(request: Request, exc: _NotLocal):
+        return JSONResponse({"detail": "Chỉ lệnh `python -m assistant index` trên cùng máy (đọc được thư mục chỉ "
+                                       "mục) mới được cập nhật chỉ mục qua ứng dụng."}, status_code=403)
+
     @app.get(f"{API_PREFIX}/health", summary="Trạng thái", tags=["hệ thống"])
     def health() -> dict:
         """200 while the server runs; `warm` says whether the model and the index are loaded yet."""
@@ -293,6 +317,10 @@ def build_api(service: Service) -> FastAPI:
         return JSONResponse({"detail": Service.error_text(exc)}, status_code=500)
 
     return app
+
+
+class _NotLocal(Exception):
+    """A build asked for without the token of `<index>/app.json`."""
 
 
 class _Unauthorized(Exception):

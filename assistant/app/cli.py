@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -26,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     ix.add_argument("--full", action="store_true", help="re-embed every article")
     ix.add_argument("--quiet", action="store_true", help="no progress bar")
     ix.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ix.add_argument("--local", action="store_true",
+                    help="build in this process even when an app serving this index runs (it is used by default)")
 
     ask = sub.add_parser("ask", help="answer a question (or one question per line from stdin)")
     ask.add_argument("question", nargs="?", help="the question; omit to read questions from stdin")
@@ -34,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, help="number of passages to retrieve (ASSISTANT_K, default 5)")
     ask.add_argument("--index", type=Path, help="index folder (ASSISTANT_INDEX_DIR)")
     ask.add_argument("--backend", choices=("extractive", "openai", "local"), help="answer backend (ASSISTANT_BACKEND)")
+    ask.add_argument("--local", action="store_true",
+                     help="answer in this process even when an app serving this index runs (it is used by default)")
 
     ev = sub.add_parser("eval", help="score the assistant on a question file (JSON Lines)")
     ev.add_argument("--qa", type=Path, required=True, help="questions with gold figures and evidence")
@@ -71,10 +76,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.indexing.indexer import Indexer
+def _running_app(args: argparse.Namespace, settings: Settings):
+    """The app serving this corpus and index, unless --local (the job then costs no model load here)."""
+    if args.local:
+        return None
+    from assistant.app import handoff
 
-    summary = Indexer(settings, show_progress=not args.quiet and sys.stderr.isatty()).run(full=args.full)
+    return handoff.find(settings)
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    summary = None
+    app = _running_app(args, settings)
+    if app is not None:
+        from assistant.app.handoff import HandoffError
+        from assistant.indexing.summary import BuildSummary
+
+        try:
+            summary = BuildSummary.from_dict(app.index(full=args.full))
+            if not args.quiet:
+                print(f"(chỉ mục được cập nhật bởi ứng dụng đang chạy tại {app.url})", file=sys.stderr)
+        except (HandoffError, OSError) as exc:
+            print(f"ứng dụng tại {app.url} không nhận việc ({exc}); tự xây dựng chỉ mục", file=sys.stderr)
+    if summary is None:
+        from assistant.indexing.indexer import Indexer
+
+        summary = Indexer(settings, show_progress=not args.quiet and sys.stderr.isatty()).run(full=args.full)
     for err in summary.errors:
         print(f"lỗi bài viết: {err}", file=sys.stderr)
     print(json.dumps(summary.to_dict(), ensure_ascii=False) if args.json else summary.line())
@@ -82,14 +109,22 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.app.pipeline import Assistant
+    # Another backend than the app's is asked for with --backend: then this process answers.
+    app = None if args.backend else _running_app(args, settings)
+    if app is not None:
+        from assistant.types import Answer
 
-    assistant = Assistant(settings)
+        def ask(q: str):
+            return Answer.from_dict(app.ask(q, province=args.province, k=args.k))
+    else:
+        from assistant.app.pipeline import Assistant
+
+        ask = functools.partial(Assistant(settings).ask, province=args.province)
     questions = [args.question] if args.question is not None else (line for line in sys.stdin)
     for q in questions:
         if args.question is None and not q.strip():
             continue
-        answer = assistant.ask(q, province=args.province)
+        answer = ask(q)
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         else:

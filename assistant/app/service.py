@@ -25,6 +25,7 @@ from assistant.types import Answer
 from assistant.indexing.catalog import CATALOG_FILE, Catalog, IndexCorruptError
 from assistant.indexing.quarantine import quarantine
 from assistant.config import Settings
+from assistant.app import handoff
 from assistant.indexing.indexer import LOCK_FILE, BuildSummary, IndexBusyError, Indexer, ProgressFn
 from assistant.indexing.vectorstore import VectorStoreError
 from assistant.ingest import corpus_admin
@@ -61,6 +62,7 @@ class Service:
         self.warm_state = "idle"  # idle | warming | ready | error (shown by the UI while it warms)
         self.warm_error = ""
         self.audit = corpus_admin.AuditLog(settings.corpus_dir)
+        self.handoff_token = handoff.new_token()  # the CLI's proof that it can read the index folder (handoff.py)
 
     @property
     def public_without_login(self) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +36,7 @@ from assistant.indexing.sentence_vectors import SentenceVectors, warm
 from assistant.indexing.quarantine import quarantine
 from assistant.indexing.vectorstore import VectorStore, embedded_store_missing
 from assistant.errors import AssistantError
+from assistant.indexing.summary import BuildSummary
 
 log = logging.getLogger("assistant")
 LOCK_FILE = "build.lock"
@@ -47,35 +48,6 @@ ProgressFn = Callable[[str, int, int], None]
 
 class IndexBusyError(AssistantError, RuntimeError):
     """Another build holds the lock."""
-
-
-@dataclass
-class BuildSummary:
-    """What a build did."""
-
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    errors: list[str] = field(default_factory=list)
-    chunks: int = 0
-    reused: int = 0  # chunks whose vectors were already in the store, so not embedded
-    seconds: float = 0.0
-    full: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when no article failed."""
-        return not self.errors
-
-    def line(self) -> str:
-        """One-line summary in key=value form."""
-        return (f"added={self.added} updated={self.updated} removed={self.removed} unchanged={self.unchanged} "
-                f"errors={len(self.errors)} chunks={self.chunks} reused={self.reused} seconds={self.seconds:.2f}")
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return asdict(self)
 
 
 @dataclass
@@ -201,6 +173,13 @@ class Indexer:
                                  drop_old_collections="1" if model_changed else
                                  catalog.get_meta("drop_old_collections", "0"))
 
+        # The runtime and precision are recorded but not part of the fingerprint: bf16 and fp32 vectors of one
+        # model agree to cosine > 0.995 (tests/integration/test_traced_encoder.py), well within what retrieval
+        # tells apart, so a precision change re-embeds nothing; a model or prefix change does.
+        encoder = f"torch-{traced_encoder.resolved_dtype(self.settings)}"
+        if catalog.get_meta("encoder") not in ("", encoder):
+            log.info("encoder %s -> %s: vectors of the same model are kept", catalog.get_meta("encoder"), encoder)
+
         state = catalog.article_state()
         todo: list[_Pending] = []
         seen: dict[str, Path] = {}
@@ -255,12 +234,17 @@ class Indexer:
         if todo:
             self._index(catalog, store, todo, summary, progress, reuse_vectors=not full)
         if sweep:  # a full pass over the vector ids: only after a crash, a rebuild or on a new index
-            stray = sorted(store.ids() - catalog.chunk_ids())
+            stray = store.ids() - catalog.chunk_ids()
+            if self.settings.chroma_url:
+                # A shared server also holds the vectors of other replicas' articles: only this corpus's are ours.
+                ours = corpus_ids | set(removed)
+                stray = {cid for cid in stray if cid.rsplit(":", 2)[0] in ours}
+            stray = sorted(stray)
             store.delete(stray)
             if catalog.get_meta("drop_old_collections") == "1":
                 store.drop_other_collections()
         with catalog.transaction() as conn:
-            catalog.set_meta(conn, writing="0", sweep="0", drop_old_collections="0",
+            catalog.set_meta(conn, writing="0", sweep="0", drop_old_collections="0", encoder=encoder,
                              last_build=json.dumps({**summary.to_dict(), "finished_at": time.time()},
                                                    ensure_ascii=False))
         return summary

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.documents import docx_file, fake_docx, html_page, navigation_only_page, pdf_scanned, pdf_with_text
-from tests.support.browser import ANSWER_MS, app_page
+from tests.support.browser import ANSWER_MS, app_page, ask_in_new_chat, open_tab
 from tests.support.paths import ARTIFACTS
 from tests.support.processes import AppServer, private_copy
 
@@ -63,23 +63,13 @@ def shot(page, name: str, full: bool = True) -> None:
     page.screenshot(path=str(ARTIFACTS / f"ui-articles-{name}.png"), full_page=full)
 
 
-def open_tab(page, label: str) -> None:
-    page.get_by_role("tab", name=label, exact=True).click()
-
-
 def corpus_state(corpus: Path) -> dict[str, bytes]:
     """Every article file of the corpus (the trash and the audit log are not articles)."""
     return {p.name: p.read_bytes() for p in corpus.iterdir() if p.is_file() and not p.name.startswith(".")}
 
 
 def ask(page, question: str):
-    open_tab(page, "Hỏi đáp")
-    page.get_by_role("button", name="Cuộc hội thoại mới").click()
-    expect(page.locator("#chatbot .answer")).to_have_count(0)
-    page.fill("#question textarea", question)
-    page.click("#ask-btn")
-    done = page.locator("#chatbot .answer:not(:has(.empty-state))")  # the answer, or a notice instead of one
-    expect(done).to_have_count(1, timeout=ANSWER_MS)
+    done = ask_in_new_chat(page, question)
     assert done.locator(".answer-text").count() == 1, done.inner_text()
     return done
 

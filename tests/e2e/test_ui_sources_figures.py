@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import ANSWER_MS, app_page
+from tests.support.browser import ANSWER_MS, app_page, open_tab
+from tests.support.browser import ask_in_new_chat as ask
 from tests.support.paths import ARTIFACTS
 from tests.support.processes import AppServer, build_index, private_copy
 
@@ -64,21 +65,6 @@ def page(app):
 
 def shot(page, name: str, full: bool = False) -> None:
     page.screenshot(path=str(ARTIFACTS / f"ui-sources-{name}.png"), full_page=full)
-
-
-def open_tab(page, label: str) -> None:
-    page.get_by_role("tab", name=label, exact=True).click()
-
-
-def ask(page, question: str):
-    open_tab(page, "Hỏi đáp")
-    page.get_by_role("button", name="Cuộc hội thoại mới").click()
-    expect(page.locator("#chatbot .answer")).to_have_count(0)
-    page.fill("#question textarea", question)
-    page.click("#ask-btn")
-    done = page.locator("#chatbot .answer:not(:has(.empty-state))")
-    expect(done).to_have_count(1, timeout=ANSWER_MS)
-    return done
 
 
 def pick(page, box: str, option: str) -> None:

@@ -6,10 +6,12 @@ import json
 import shutil
 import subprocess
 import sys
+import unicodedata
 
 import numpy as np
 import pytest
 
+from assistant.indexing.embed import embeddings as embeddings_module
 from assistant.indexing.embed import traced_encoder
 from assistant.indexing.catalog import Catalog
 from assistant.config import Settings
@@ -165,3 +167,21 @@ def test_export_is_skipped_when_current_and_forced_export_round_trips(tmp_path, 
     fresh = traced_encoder.TracedEmbeddings.load(settings)
     text = ["Đồng Tháp có 320 khóm, ấp đã thành lập tổ công nghệ số cộng đồng."]
     assert float(fresh.encode_passages(text)[0] @ traced.encode_passages(text)[0]) > 0.9999  # same batch: same
+
+
+TRICKY = ["Kinh tế số chiếm 8,59% GRDP… theo Sở TT&TT", "Doanh thu đạt １２３ tỷ đồng（năm ２０２１）",
+          unicodedata.normalize("NFD", "Hậu Giang đứng thứ 17/63 về chỉ số chuyển đổi số"), "Tỉnh   có\u00a0862 DN"]
+
+
+def test_every_encoder_path_gives_the_same_vectors_for_ellipses_full_width_and_nfd_text(traced, embeddings):
+    """The app's sentence-transformers path and the CLI's traced path tokenize with the model's normalizer, so a
+    text embedded by either gets the same vector as its normalized spelling (no '<unk>' for '…' or '１')."""
+    plain = [embeddings_module.model_normalize(unicodedata.normalize("NFC", t)) for t in TRICKY]
+    for enc in (embeddings, traced):
+        a, b = enc.encode_passages(TRICKY), enc.encode_passages(plain)
+        assert ((a * b).sum(axis=1) > SAME).all()
+    cross = (embeddings.encode_passages(TRICKY) * traced.encode_passages(TRICKY)).sum(axis=1)
+    assert (cross > SAME).all(), cross
+    unk = embeddings.model.tokenizer.unk_token_id
+    for t in TRICKY:
+        assert unk not in embeddings.model.tokenizer(embeddings_module.model_normalize(t))["input_ids"]

@@ -52,3 +52,28 @@ def app_page(url: str, *, width: int = 1366, height: int = 900, wait_warm: bool 
             yield page
         finally:
             ctx.close()
+
+
+def open_tab(page: Page, label: str) -> None:
+    """Click the app's tab of that label."""
+    page.get_by_role("tab", name=label, exact=True).click()
+
+
+def ask_in_new_chat(page: Page, question: str, *, timeout: int = ANSWER_MS):
+    """Ask `question` in a new conversation of the chat tab; returns the answer's locator once it is complete.
+
+    "Cuộc hội thoại mới" is clicked only when there is a conversation to clear, and its result (the chat
+    emptied, the question box cleared) is waited for: a reset still queued would clear the typed question.
+    """
+    open_tab(page, "Hỏi đáp")
+    answers = page.locator("#chatbot .answer")
+    if answers.count():
+        page.get_by_role("button", name="Cuộc hội thoại mới").click()
+        expect(answers).to_have_count(0)
+    box = page.locator("#question textarea")
+    box.fill(question)
+    expect(box).to_have_value(question)
+    page.click("#ask-btn")
+    done = page.locator("#chatbot .answer:not(:has(.empty-state))")  # the answer, or a notice instead of one
+    expect(done).to_have_count(1, timeout=timeout)
+    return done

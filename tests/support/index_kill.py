@@ -5,8 +5,8 @@ Not a conftest: the test modules import what they need from here.
 >>> proc = run_index_killed_at(corpus, index, env, "commit:2")     # doctest: +SKIP
 >>> proc.returncode == -signal.SIGKILL                             # doctest: +SKIP
 True
->>> index_command(Path("c"), Path("i"), json=False)[-6:]
-['index', '--corpus', 'c', '--index', 'i', '--quiet']
+>>> index_command(Path("c"), Path("i"), json=False)[-7:]
+['index', '--corpus', 'c', '--index', 'i', '--quiet', '--local']
 """
 from __future__ import annotations
 
@@ -92,9 +92,10 @@ sys.exit(main(sys.argv[1:]))
 
 
 def index_command(corpus: Path, index: Path, *, json: bool = True) -> list[str]:
-    """argv of the killable `python -m assistant index` (quiet; JSON summary unless json=False)."""
+    """argv of the killable `python -m assistant index` (quiet, built in its own process even while an app serves
+    the index; JSON summary unless json=False)."""
     return [sys.executable, "-c", KILLABLE_MAIN, "index", "--corpus", str(corpus), "--index", str(index), "--quiet",
-            *(["--json"] if json else [])]
+            "--local", *(["--json"] if json else [])]
 
 
 def start_killable_index(corpus: Path, index: Path, env: dict[str, str], point: str = "", *,

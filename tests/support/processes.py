@@ -107,10 +107,14 @@ class IndexRun:
 
 def run_index(corpus: Path, index: Path, env: dict[str, str], timeout: float = 600,
               extra: Sequence[str] = ()) -> IndexRun:
-    """`python -m assistant index --corpus C --index I --quiet --json` from the project root."""
+    """`python -m assistant index --corpus C --index I --quiet --json --local` from the project root.
+
+    `--local`: this process builds even while an app serves the index (a second process writing the index
+    under a serving reader is what the reliability tests exercise; tests/e2e/test_cli_handoff.py tests the
+    job handed to the app)."""
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index),
-                           "--quiet", "--json", *extra], cwd=ROOT, env=env, capture_output=True, text=True,
+                           "--quiet", "--json", "--local", *extra], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
     return IndexRun(proc.returncode, time.perf_counter() - t, proc.stdout, proc.stderr)
 
