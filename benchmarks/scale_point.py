@@ -339,8 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     report["quality"] = quality(settings, work)
     report["index_bytes_after_questions"] = index_sizes(work / "index")
     if args.compare_size:
-        log(f"index sizes beside the plain pipeline at {args.compare_size} articles")
-        report["compare"] = compare_size(work, args.compare_size, emb)
+        if state.get("compare", {}).get("articles_asked") != args.compare_size:
+            log(f"index sizes beside the plain pipeline at {args.compare_size} articles")
+            state["compare"] = compare_size(work, args.compare_size, emb) | {"articles_asked": args.compare_size}
+            _save(work, state)
+        report["compare"] = state["compare"]
     try:
         earlier = json.loads((ROOT / "docs" / "benchmarks.json").read_text())["scale"]["sizes"]
         report["earlier_sizes"] = {k: v for k, v in earlier.items() if not v.get("estimated_only")}

@@ -88,6 +88,7 @@ class Catalog:
 
     def __init__(self, index_dir: Path, *, create: bool = True):
         self.path = Path(index_dir) / CATALOG_FILE
+        self._doc_freqs: lexical.DocFrequencies | None = None
         if not create and not self.path.is_file():
             raise IndexCorruptError(f"chưa có chỉ mục tại {index_dir}; hãy chạy `python -m assistant index`")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -259,7 +260,7 @@ class Catalog:
         The same results as `chunks_by_id(dense_ids)` and `keyword_search(question, k)`: the BM25
         search (a prepared statement), then one read of the chunks of both, instead of two.
         """
-        hits = lexical.search(self.conn, question, k)
+        hits = lexical.search(self.conn, question, k, self._freqs(), self.generation())
         rows = self.conn.execute(_CANDIDATE_ROWS_SQL, {"ids": json.dumps(list(dense_ids)),
                                                        "rowids": json.dumps([r for r, _ in hits])}).fetchall()
         wanted = set(dense_ids)
@@ -267,8 +268,13 @@ class Catalog:
         by_id = {p.chunk_id: p for p in by_rowid.values() if p.chunk_id in wanted}
         return by_id, [(by_rowid[r], s) for r, s in hits if r in by_rowid]
 
+    def _freqs(self) -> lexical.DocFrequencies:
+        if self._doc_freqs is None:
+            self._doc_freqs = lexical.DocFrequencies(self.conn)
+        return self._doc_freqs
+
     def keyword_search(self, question: str, k: int) -> list[tuple[Passage, float]]:
-        """BM25 matches as (chunk, score), best first."""
-        hits = lexical.search(self.conn, question, k)
+        """BM25 matches as (chunk, score), best first (the same query as `candidates`)."""
+        hits = lexical.search(self.conn, question, k, self._freqs(), self.generation())
         recs = self.chunks_by_rowid([h[0] for h in hits])
         return [(recs[r], s) for r, s in hits if r in recs]

@@ -9,7 +9,7 @@ a row is deleted by handing FTS5 the tokens it was indexed with, recomputed from
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from assistant.vi.tokens import lexical_tokens, query_tokens
 
@@ -43,7 +43,42 @@ SEARCH_SQL = (f"SELECT rowid, bm25({FTS_TABLE}) AS s FROM {FTS_TABLE} WHERE {FTS
               "ORDER BY s LIMIT :k")
 
 
-def match_expression(question: str) -> str | None:
+# Query tokens found in more than this share of the chunks are left out of the MATCH: their posting lists are
+# most of what BM25 reads ("nam", "so", "tinh") and their idf is near 0. Chosen by benchmarks/lexical_prune.py
+# (docs/lexical_prune.json): at 20,000 articles the keyword stage takes 15.6 ms instead of 93 ms (0.2: 38 ms),
+# dev_qa recall@1 is unchanged there and on the seeds, XQuAD-vi recall@1 0.9504 vs 0.9529 (3 of 1,190
+# questions; within the 0.005 allowed for a faster encoder), recall@5 0.9933 vs 0.9941.
+MAX_DF_SHARE = 0.1
+VOCAB_TABLE = "chunk_fts_vocab"
+
+
+class DocFrequencies:
+    """How many chunks hold each token, read from FTS5's own vocabulary and kept per connection and generation
+    (frequent tokens recur in most questions; a build's commit changes the generation and empties the cache)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self._generation: object = None
+        self._df: dict[str, int] = {}
+        self.chunks = 0
+        # A temp table: it works on read-only connections and needs no change to the index file.
+        conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{VOCAB_TABLE} USING fts5vocab(main, {FTS_TABLE}, 'row')")
+
+    def frequent(self, tokens: Sequence[str], generation: object, share: float | None = None) -> set[str]:
+        """Those of `tokens` found in more than `share` (default MAX_DF_SHARE) of the chunks."""
+        share = MAX_DF_SHARE if share is None else share
+        if generation != self._generation:
+            self._df.clear()
+            self._generation = generation
+            self.chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        missing = [t for t in dict.fromkeys(tokens) if t not in self._df]
+        for t in missing:
+            row = self.conn.execute(f"SELECT doc FROM temp.{VOCAB_TABLE} WHERE term = ?", (t,)).fetchone()
+            self._df[t] = row[0] if row else 0
+        return {t for t in tokens if self._df[t] > share * self.chunks}
+
+
+def match_expression(question: str, drop: Iterable[str] = ()) -> str | None:
     """The FTS5 MATCH expression of a question: its tokens, quoted, OR-ed; None when it has none.
 
     >>> match_expression("Tiền Giang 8,59%?")
@@ -52,14 +87,21 @@ def match_expression(question: str) -> str | None:
     True
     """
     toks = query_tokens(question)
-    if not toks:
+    skip = set(drop)
+    kept = [t for t in toks if t not in skip] or toks  # a question of frequent words only keeps them all
+    if not kept:
         return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in toks)
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in kept)
 
 
-def search(conn: sqlite3.Connection, question: str, k: int = 20) -> list[tuple[int, float]]:
-    """(rowid, score) of the k best BM25 matches, best first; score is positive, higher is better."""
-    expr = match_expression(question)
+def search(conn: sqlite3.Connection, question: str, k: int = 20, freqs: DocFrequencies | None = None,
+           generation: object = None) -> list[tuple[int, float]]:
+    """(rowid, score) of the k best BM25 matches, best first; score is positive, higher is better.
+
+    With `freqs`, tokens in more than MAX_DF_SHARE of the chunks are left out of the query.
+    """
+    drop = freqs.frequent(query_tokens(question), generation) if freqs is not None else ()
+    expr = match_expression(question, drop)
     if expr is None:
         return []
     rows = conn.execute(SEARCH_SQL, {"match": expr, "k": k}).fetchall()

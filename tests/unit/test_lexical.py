@@ -177,3 +177,24 @@ def test_catalog_keyword_search(tmp_path):
     assert "text" not in cols
     assert [c.text for c in cat.chunks_of(a0.id)] == [c.text for c in Chunker().run(new.id, new.text)]
     cat.close()
+
+
+def test_frequent_tokens_are_left_out_of_the_query_but_never_all_of_it():
+    conn = sqlite3.connect(":memory:")
+    lexical.create_schema(conn)
+    conn.execute("CREATE TABLE chunks(rowid INTEGER PRIMARY KEY)")  # DocFrequencies counts the chunks here
+    texts = [f"Năm 2023 tỉnh có {i} điểm" for i in range(30)] + ["Năm 2023 Bến Tre đạt 862 doanh nghiệp"]
+    conn.executemany("INSERT INTO chunks(rowid) VALUES (?)", [(i,) for i in range(len(texts))])
+    lexical.add(conn, enumerate(texts))
+    freqs = lexical.DocFrequencies(conn)
+    frequent = freqs.frequent(lexical.query_tokens("Năm 2023 Bến Tre có bao nhiêu doanh nghiệp?"), generation=1)
+    assert {"nam", "2023"} <= frequent and "ben" not in frequent and "doanh" not in frequent
+    hits = lexical.search(conn, "Năm 2023 Bến Tre có bao nhiêu doanh nghiệp?", 5, freqs, 1)
+    assert hits[0][0] == 30 and len(hits) == 1  # only the rare words were searched
+    assert len(lexical.search(conn, "Năm 2023 Bến Tre có bao nhiêu doanh nghiệp?", 50)) == 31  # unpruned
+    assert len(lexical.search(conn, "năm 2023", 50, freqs, 1)) == 31  # only frequent words: all kept
+    # A new generation (a build committed) recounts.
+    conn.executemany("INSERT INTO chunks(rowid) VALUES (?)", [(i,) for i in range(31, 400)])
+    lexical.add(conn, [(i, f"văn bản {i}") for i in range(31, 400)])
+    assert "nam" in freqs.frequent(["nam"], generation=1)  # same generation: the cached count
+    assert "nam" not in freqs.frequent(["nam"], generation=2)
