@@ -16,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, list[float]] = {k: [] for k in ("add_app", "delete_app", "add_local", "delete_local",
                                                      "ask_app", "ask_local")}
     n_articles = sum(1 for q in args.corpus.iterdir() if q.suffix in (".md", ".txt"))
-    log_path = args.out.with_suffix(".app.log")
+    log_path = Path(tempfile.gettempdir()) / "cli_light-app.log"
     with App(args.corpus, args.index, env, log_path) as app:
         timed(env, "ask", QUESTION)  # the app's first answer (warm-up) stays out of the figures
         for r in range(args.rounds):
