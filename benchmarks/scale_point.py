@@ -208,6 +208,26 @@ def compare_size(work: Path, m: int, emb) -> dict:
     return res
 
 
+def baseline_point(work: Path, emb, settings, rounds: int) -> dict:
+    """The plain LangChain pipeline built on the same corpus (not resumable: a stopped build starts over), and
+    the dev_qa questions through both pipelines, interleaved."""
+    from assistant.app.evaluate import load_qa
+    from assistant.app.pipeline import Assistant
+
+    from .baseline import Baseline
+    from .compare.runners import eval_dev
+
+    folder = work / "baseline"
+    shutil.rmtree(folder, ignore_errors=True)
+    base = Baseline(emb, folder)
+    built = base.build(work / "corpus")
+    built.pop("texts")
+    dev = eval_dev(load_qa(DEV_QA), Assistant(settings), base, rounds)
+    keep = ("correct", "recall@1", "citation_precision", "answer_chars_p50", "latency_p50_ms", "latency_p95_ms")
+    return {"build": built, "bytes": dir_bytes(folder),
+            "dev": {who: {k: dev[who].get(k) for k in keep} for who in ("ours", "baseline")}}
+
+
 def _r(v, nd: int = 1):
     return None if v is None else round(v, nd)
 
@@ -224,6 +244,9 @@ def plot(report: dict, out: Path) -> str | None:
     earlier = report.get("earlier_sizes", {})
     n = report["corpus"]["articles"]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    b = report.get("baseline")
+    base_now = None if not b else {"build time (min)": b["build"]["seconds"] / 60, "index on disk (MB)": b["bytes"] / 1e6,
+                                   "ask p50 (ms)": b["dev"]["baseline"]["latency_p50_ms"]}
     series = [("build time (min)", lambda s, who: s["build"][who]["seconds"] / 60, report["build"]["seconds"] / 60),
               ("index on disk (MB)", lambda s, who: s["index_bytes"][who] / 1e6, report["index_bytes"]["total"] / 1e6),
               ("ask p50 (ms)", lambda s, who: s["dev"][who]["latency_p50_ms"], report["latency"]["p50_ms"])]
@@ -233,6 +256,8 @@ def plot(report: dict, out: Path) -> str | None:
             ys = [get(s, who) for s in earlier.values()]
             ax.plot(xs, ys, "o-", color=color, label=f"{who} (earlier run, older index format)")
         ax.plot([n], [ours_now], "s", color="tab:red", markersize=9, label="ours, this run")
+        if base_now is not None:
+            ax.plot([n], [base_now[label]], "s", color="black", markersize=8, label="baseline, this run")
         ax.set_xscale("log")
         ax.set_xlabel("articles")
         ax.set_title(label)
@@ -282,6 +307,18 @@ def render(r: dict) -> str:
     for name, s in q.items():
         lines.append(f"| {name} | {s['questions']} | {s['correct_count'] if s['correct'] is not None else '–'} | "
                      f"{s['gold_in_answer']} | {s['gold_in_quote']} | {s['false_abstention']} | {s['answer_len_p50']} |")
+    if r.get("baseline"):
+        b = r["baseline"]
+        o, p = b["dev"]["ours"], b["dev"]["baseline"]
+        lines += ["", "## Beside the plain LangChain pipeline, same corpus, same run", "",
+                  "| measure | ours | plain pipeline |", "|---|---|---|",
+                  f"| build | {r['build']['seconds'] / 60:.1f} min | {b['build']['seconds'] / 60:.1f} min |",
+                  f"| chunks | {r['build']['chunks']:,} | {b['build']['chunks']:,} |",
+                  f"| on disk | {mb(sz['total'])} | {mb(b['bytes'])} |",
+                  f"| dev_qa correct (evaluate.score) | {o['correct']} | {p['correct']} |",
+                  f"| dev_qa evidence recall@1 | {o['recall@1']} | {p['recall@1']} |",
+                  f"| ask p50 / p95, interleaved | {o['latency_p50_ms']} / {o['latency_p95_ms']} ms | "
+                  f"{p['latency_p50_ms']} / {p['latency_p95_ms']} ms |"]
     if r.get("plot"):
         lines += ["", f"![cost against size]({r['plot']})", "",
                   "The 1k and 5k points come from docs/benchmarks.json (an earlier run, older index format: chunk text "
@@ -298,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="ASSISTANT_SENTENCE_VECTORS for the build and the questions")
     p.add_argument("--compare-size", type=int, default=0, help="also compare index sizes with the plain pipeline here")
     p.add_argument("--build-only", action="store_true", help="stop after the build (the rest on a later run)")
+    p.add_argument("--baseline", action="store_true",
+                   help="also build the plain LangChain pipeline on the same corpus and ask both the dev_qa questions")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "scale")
     args = p.parse_args(argv)
     work = args.workdir
@@ -350,6 +389,12 @@ def main(argv: list[str] | None = None) -> int:
             state["compare"] = compare_size(work, args.compare_size, emb) | {"articles_asked": args.compare_size}
             _save(work, state)
         report["compare"] = state["compare"]
+    if args.baseline:
+        if "baseline" not in state:
+            log("the plain LangChain pipeline on the same corpus (~ as long as our build)")
+            state["baseline"] = baseline_point(work, emb, settings, args.rounds)
+            _save(work, state)
+        report["baseline"] = state["baseline"]
     try:
         earlier = json.loads((ROOT / "docs" / "benchmarks.json").read_text())["scale"]["sizes"]
         report["earlier_sizes"] = {k: {kk: vv for kk, vv in v.items() if kk != "dev_rows"}
