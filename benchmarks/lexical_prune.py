@@ -64,6 +64,7 @@ def measure(folder: Path, questions: list[tuple[str, str]], shares, emb) -> dict
     out = {}
     for share in shares:
         lexical.MAX_DF_SHARE = share
+        lexical.MIN_CHUNKS_TO_PRUNE = 0  # every index pruned, to see what the share costs at each size
         r1 = r5 = 0
         for q, gold in questions:
             arts = list(dict.fromkeys(h.chunk.article_id for h in retriever.search(q, k=10)))
@@ -79,7 +80,7 @@ def measure(folder: Path, questions: list[tuple[str, str]], shares, emb) -> dict
         out[str(share)] = {"recall@1": round(r1 / len(questions), 4), "recall@5": round(r5 / len(questions), 4),
                            "keyword_ms_p50": round(statistics.median(lat), 2)}
         log(f"{folder.name} share {share}: {out[str(share)]}")
-    lexical.MAX_DF_SHARE = DEFAULT_MAX
+    lexical.MAX_DF_SHARE, lexical.MIN_CHUNKS_TO_PRUNE = DEFAULT_MAX, DEFAULT_MIN
     reader.close()
     return {"questions": len(questions), "by_share": out}
 
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-from assistant.indexing.lexical import MAX_DF_SHARE as DEFAULT_MAX  # noqa: E402  (the shipped value, restored)
+from assistant.indexing.lexical import MAX_DF_SHARE as DEFAULT_MAX  # noqa: E402  (the shipped values, restored)
+from assistant.indexing.lexical import MIN_CHUNKS_TO_PRUNE as DEFAULT_MIN  # noqa: E402
 
 if __name__ == "__main__":
     raise SystemExit(main())

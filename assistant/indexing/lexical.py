@@ -46,9 +46,12 @@ SEARCH_SQL = (f"SELECT rowid, bm25({FTS_TABLE}) AS s FROM {FTS_TABLE} WHERE {FTS
 # Query tokens found in more than this share of the chunks are left out of the MATCH: their posting lists are
 # most of what BM25 reads ("nam", "so", "tinh") and their idf is near 0. Chosen by benchmarks/lexical_prune.py
 # (docs/lexical_prune.json): at 20,000 articles the keyword stage takes 15.6 ms instead of 93 ms (0.2: 38 ms),
-# dev_qa recall@1 is unchanged there and on the seeds, XQuAD-vi recall@1 0.9504 vs 0.9529 (3 of 1,190
-# questions; within the 0.005 allowed for a faster encoder), recall@5 0.9933 vs 0.9941.
+# dev_qa recall@1 is unchanged there and on the seeds; pruning forced on XQuAD-vi's small index costs its
+# recall@1 0.0025 (3 of 1,190 questions), so small indexes are not pruned (MIN_CHUNKS_TO_PRUNE).
 MAX_DF_SHARE = 0.1
+# Below this many chunks nothing is left out: the whole query takes ~1 ms there (298 chunks of XQuAD-vi, the same
+# file), so pruning would cost small indexes their few recall points for no time saved.
+MIN_CHUNKS_TO_PRUNE = 5000
 VOCAB_TABLE = "chunk_fts_vocab"
 
 
@@ -64,13 +67,18 @@ class DocFrequencies:
         # A temp table: it works on read-only connections and needs no change to the index file.
         conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{VOCAB_TABLE} USING fts5vocab(main, {FTS_TABLE}, 'row')")
 
-    def frequent(self, tokens: Sequence[str], generation: object, share: float | None = None) -> set[str]:
-        """Those of `tokens` found in more than `share` (default MAX_DF_SHARE) of the chunks."""
+    def frequent(self, tokens: Sequence[str], generation: object, share: float | None = None,
+                 min_chunks: int | None = None) -> set[str]:
+        """Those of `tokens` found in more than `share` (default MAX_DF_SHARE) of the chunks; none in an index
+        of fewer than `min_chunks` (default MIN_CHUNKS_TO_PRUNE) chunks."""
         share = MAX_DF_SHARE if share is None else share
+        min_chunks = MIN_CHUNKS_TO_PRUNE if min_chunks is None else min_chunks
         if generation != self._generation:
             self._df.clear()
             self._generation = generation
             self.chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        if self.chunks < min_chunks:
+            return set()
         missing = [t for t in dict.fromkeys(tokens) if t not in self._df]
         for t in missing:
             row = self.conn.execute(f"SELECT doc FROM temp.{VOCAB_TABLE} WHERE term = ?", (t,)).fetchone()

@@ -179,14 +179,16 @@ def test_catalog_keyword_search(tmp_path):
     cat.close()
 
 
-def test_frequent_tokens_are_left_out_of_the_query_but_never_all_of_it():
+def test_frequent_tokens_are_left_out_of_the_query_but_never_all_of_it(monkeypatch):
     conn = sqlite3.connect(":memory:")
     lexical.create_schema(conn)
     conn.execute("CREATE TABLE chunks(rowid INTEGER PRIMARY KEY)")  # DocFrequencies counts the chunks here
     texts = [f"Năm 2023 tỉnh có {i} điểm" for i in range(30)] + ["Năm 2023 Bến Tre đạt 862 doanh nghiệp"]
     conn.executemany("INSERT INTO chunks(rowid) VALUES (?)", [(i,) for i in range(len(texts))])
     lexical.add(conn, enumerate(texts))
+    monkeypatch.setattr(lexical, "MIN_CHUNKS_TO_PRUNE", 10)  # the real floor is in the thousands
     freqs = lexical.DocFrequencies(conn)
+    assert freqs.frequent(["nam"], generation=1, min_chunks=1000) == set()  # a small index: nothing left out
     frequent = freqs.frequent(lexical.query_tokens("Năm 2023 Bến Tre có bao nhiêu doanh nghiệp?"), generation=1)
     assert {"nam", "2023"} <= frequent and "ben" not in frequent and "doanh" not in frequent
     hits = lexical.search(conn, "Năm 2023 Bến Tre có bao nhiêu doanh nghiệp?", 5, freqs, 1)
