@@ -1,10 +1,10 @@
 """Chunk size, sentence overlap and the title prefix against dense recall and embedding cost, side by side.
 
     .venv/bin/python -m benchmarks.chunking_recall [--configs default small large no-overlap no-title]
-        [--out docs/chunking_recall.json]
+        [--dataset vinewsqa|xquad] [--out FILE]
 
-Corpus: the 500 UIT-ViNewsQA articles; questions: its validation split (by article, as the answer harness
-splits it). Each configuration chunks every article with `assistant.ingest.chunking.Chunker` (the model's
+Corpus: the 500 UIT-ViNewsQA articles (or XQuAD-vi's 240 paragraphs with `--dataset xquad`); questions: the
+validation split (by article, as the answer harness splits it). Each configuration chunks every article with `assistant.ingest.chunking.Chunker` (the model's
 token counts), embeds the chunks as the indexer does (title line first, or not) and ranks them by cosine for
 each question: recall@1/@5 of the gold article (distinct articles), the gold answer inside the best chunk, and
 the tokens embedded (the build's cost). Dense only: the keyword side does not depend on the chunking's
@@ -35,7 +35,9 @@ CONFIGS = {
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    p.add_argument("--out", type=Path, default=ROOT / "docs" / "chunking_recall.json")
+    p.add_argument("--dataset", choices=("vinewsqa", "xquad"), default="vinewsqa")
+    p.add_argument("--out", type=Path, help="default docs/chunking_recall.json (vinewsqa), "
+                                           "docs/chunking_recall_xquad.json (xquad)")
     args = p.parse_args(argv)
     from assistant.config import Settings
     from assistant.indexing.embed.embeddings import load_embeddings
@@ -46,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings.from_env()
     emb = load_embeddings(settings)
-    items, articles = ds.load("vinewsqa", settings)
+    items, articles = ds.load(args.dataset, settings)
+    out = args.out or ROOT / "docs" / ("chunking_recall.json" if args.dataset == "vinewsqa"
+                                       else f"chunking_recall_{args.dataset}.json")
     questions = [q for q in items if q.split == "val"]
     qvecs = emb.encode_queries([q.question for q in questions])
     results = {}
@@ -83,10 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         for r in results.values():
             r["tokens_vs_default"] = round(r["tokens_embedded"] / base["tokens_embedded"], 3)
     report = {"command": ".venv/bin/python -m benchmarks.chunking_recall " + " ".join(argv or sys.argv[1:]),
-              "machine": machine_info(), "articles": len(articles), "questions": len(questions),
+              "machine": machine_info(), "dataset": args.dataset, "articles": len(articles), "questions": len(questions),
               "configs": results, "finished": time.strftime("%Y-%m-%d %H:%M")}
-    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
-    log(f"wrote {args.out}")
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    log(f"wrote {out}")
     return 0
 
 
