@@ -32,8 +32,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import (DEV_QA, ROOT, Stopwatch, copy_seeds, dir_bytes, load_baomoi, log, machine_info, pct,
-                     write_baomoi)
+from .common import (DEV_QA, ROOT, Stopwatch, baomoi_file_name, copy_seeds, dir_bytes, load_baomoi, log,
+                     machine_info, pct, write_baomoi)
 
 DEFAULT_ARTICLES = 20_000
 ENCODE_SAMPLE = 1024  # chunk texts re-encoded for the raw rate: ~1 min, within ±5% of the full-set rate at 2,000
@@ -57,8 +57,6 @@ def write_corpus(corpus: Path, n: int) -> dict:
     keep |= {p.name for p in _write_articles(val, corpus)}
     rows = load_baomoi(max(0, n - len(keep)))
     write_baomoi(rows, corpus)
-    from .common import baomoi_file_name
-
     keep |= {baomoi_file_name(r) for r in rows}
     for p in corpus.iterdir():
         if p.name not in keep:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 import pytest
 
 from assistant.app.handoff import HANDOFF_FILE, TOKEN_HEADER
 from assistant.ingest.corpus_admin import AUDIT_FILE
 from tests.support.paths import ROOT
-from tests.support.processes import AppServer, private_copy
+from tests.support.processes import AppServer, imported_packages, post_json, private_copy
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -33,21 +31,6 @@ def cli(env, *args: str, importtime: bool = False) -> subprocess.CompletedProces
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
-def imported(stderr: str) -> set[str]:
-    """Top-level packages a `-X importtime` run imported."""
-    return {line.split("|")[-1].strip().split(".")[0] for line in stderr.splitlines() if line.startswith("import time:")}
-
-
-def post(url: str, path: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
-    req = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, subprocess_env):
     corpus, index = private_copy(tmp_path_factory, subprocess_env, "handoff")
@@ -65,9 +48,9 @@ def test_the_app_publishes_where_it_listens_readable_by_its_owner_only(app):
 
 
 def test_a_build_needs_the_token_of_the_index_folder(app):
-    status, body = post(app.url, "/api/index", {"full": False})
+    status, body = post_json(app.url, "/api/index", {"full": False})
     assert status == 403 and "python -m assistant index" in body["detail"]
-    status, _ = post(app.url, "/api/index", {"full": False}, {TOKEN_HEADER: "x" * 43})
+    status, _ = post_json(app.url, "/api/index", {"full": False}, {TOKEN_HEADER: "x" * 43})
     assert status == 403
 
 
@@ -78,7 +61,7 @@ def test_index_and_ask_run_in_the_app_without_loading_a_model(app):
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     assert summary["added"] == 1 and summary["unchanged"] == 5 and summary["errors"] == []
     assert app.url.rstrip("/") in run.stderr  # it says who did the work
-    assert not imported(run.stderr) & set(HEAVY)
+    assert not imported_packages(run.stderr) & set(HEAVY)
     audit = [json.loads(line) for line in (app.corpus / AUDIT_FILE).read_text(encoding="utf-8").splitlines()]
     assert audit[-1]["action"] == "xay-dung-lai" and audit[-1]["reason"] == "python -m assistant index"
 
@@ -87,7 +70,7 @@ def test_index_and_ask_run_in_the_app_without_loading_a_model(app):
     answer = json.loads(ask.stdout.strip().splitlines()[-1])
     assert not answer["abstained"] and "1.234.567" in answer["answer"]
     assert answer["citations"][0]["article_id"] == "vinh_long_dat_dai"
-    assert not imported(ask.stderr) & set(HEAVY)
+    assert not imported_packages(ask.stderr) & set(HEAVY)
     text = cli(app.cli_env, "ask", "Vĩnh Long đã số hóa bao nhiêu hồ sơ đất đai năm 2023?")
     assert "1.234.567" in text.stdout and "Nguồn:" in text.stdout and "[1] Vĩnh Long số hóa hồ sơ đất đai" in text.stdout
 

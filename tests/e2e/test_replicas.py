@@ -6,12 +6,11 @@ import json
 import shutil
 import subprocess
 import sys
-import urllib.request
 
 import pytest
 
 from tests.support.paths import CORPUS, ROOT, SEED_IDS
-from tests.support.processes import AppServer, ChromaServer
+from tests.support.processes import AppServer, ChromaServer, imported_packages, post_json
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -31,15 +30,13 @@ def cli(env, *args: str) -> tuple[dict, set[str]]:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    mods = {ln.split("|")[-1].strip().split(".")[0] for ln in proc.stderr.splitlines() if ln.startswith("import time:")}
-    return json.loads(proc.stdout.strip().splitlines()[-1]), mods
+    return json.loads(proc.stdout.strip().splitlines()[-1]), imported_packages(proc.stderr)
 
 
 def ask(url: str, question: str) -> dict:
-    req = urllib.request.Request(url.rstrip("/") + "/api/ask", data=json.dumps({"question": question}).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(req, timeout=120) as resp:
-        return json.loads(resp.read())
+    status, answer = post_json(url, "/api/ask", {"question": question})
+    assert status == 200, answer
+    return answer
 
 
 def test_a_second_replica_builds_from_the_shared_vectors_and_answers_what_the_first_added(tmp_path, subprocess_env):

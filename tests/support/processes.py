@@ -236,3 +236,20 @@ class ChromaServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# --- what a child process did ----------------------------------------------------------------------------------
+def post_json(url: str, path: str, body: dict, headers: dict | None = None, timeout: float = 120) -> tuple[int, dict]:
+    """POST a JSON body to the app; (HTTP status, JSON reply), error statuses included."""
+    req = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def imported_packages(stderr: str) -> set[str]:
+    """Top-level packages a `python -X importtime` run imported (read from its stderr)."""
+    return {line.split("|")[-1].strip().split(".")[0] for line in stderr.splitlines() if line.startswith("import time:")}
