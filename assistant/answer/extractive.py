@@ -21,8 +21,7 @@ import numpy as np
 
 from assistant.answer.compose import (abstention, asks_superlative, asks_which_place, compose, coverage_note,
                                       year_note)
-from assistant.answer.features import (Span, candidate_spans, eligible, featurize, question_years, sentence_cues,
-                                       set_head_signals)
+from assistant.answer.features import Span, candidate_spans, eligible, featurize, question_years, sentence_cues
 from assistant.answer.selector import SentenceSelector
 from assistant.types import Answer, Hit
 from assistant.vi.question import QuestionInfo
@@ -60,10 +59,7 @@ class ExtractiveAnswerer:
             return spans
         qvec, svecs = self._vectors(info.text, [s.text for s in spans])
         rows = featurize(info, hits, spans, qvec, svecs)
-        active = self.selector.for_inputs(qvec is not None)
-        if active.head is not None and qvec is not None:
-            set_head_signals(rows, active.head.score(qvec, svecs))
-        probs = active.predict(rows) * eligible(rows)
+        probs = self._active.predict(rows) * eligible(rows)
         for s, p, r in zip(spans, probs, rows):
             s.score, s.row = float(p), r
         return spans

@@ -49,10 +49,7 @@ FEATURES = (
     "prev_sem", "next_sem", "prev_lex_cov", "log_len", "sent_pos_inv",
     "person_ok", "person_missing", "count_ok",
     "when_asked", "when_ok", "who_asked", "who_ok", "where_asked", "where_ok", "new_names", "people_missing",
-    "head", "head_gap", "head_rank_inv",
 )
-# The learned pair head's signals (pair_head.py); 0 until `set_head_signals` fills them.
-HEAD_SIGNALS = ("head", "head_gap", "head_rank_inv")
 # People are counted with "người" itself ("67.500 lượt người", "1.200 người"): a sentence whose figures count
 # visits, files or percentages never answers "bao nhiêu người" (dev_qa d21); the one such paraphrase question's
 # gold sentence counts "lượt người", so the gate costs no answerable question of ours.
@@ -107,17 +104,6 @@ def eligible(rows: np.ndarray) -> np.ndarray:
     if len(rows) == 0:
         return np.zeros(0, bool)
     return ~np.any(rows[:, [FEATURES.index(g) for g in GATES]] > 0, axis=1)
-
-
-def set_head_signals(rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Fill the HEAD_SIGNALS columns of one question's rows from the pair head's probabilities (in place)."""
-    if len(rows):
-        order = np.empty(len(scores), np.int64)
-        order[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
-        rows[:, FEATURES.index("head")] = scores
-        rows[:, FEATURES.index("head_gap")] = scores - scores.max()
-        rows[:, FEATURES.index("head_rank_inv")] = 1.0 / (1 + order)
-    return rows
 
 
 def candidate_spans(hits: Sequence[Hit]) -> list[Span]:

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.features import FEATURES, question_row
-from assistant.answer.pair_head import PairHead
 from assistant.errors import AssistantError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
@@ -49,8 +48,6 @@ class SentenceSelector:
     without_semantic: "SentenceSelector | None" = None
     # Whether to answer at all, from QUESTION_FEATURES (a linear model; its own threshold replaces `threshold`).
     answer_model: dict | None = None
-    # The pair head over question and sentence vectors, whose output is three of the features (HEAD_SIGNALS).
-    head: PairHead | None = None
 
     def should_answer(self, probs: np.ndarray, rows: np.ndarray) -> bool:
         """Answer when the question-level model (or, without one, the best probability) reaches its threshold."""
@@ -85,8 +82,7 @@ class SentenceSelector:
     @classmethod
     def _from_dict(cls, art: dict, path: Path) -> "SentenceSelector":
         sel = cls(art["features"], art["kind"], float(art["threshold"]), float(art["second_ratio"]),
-                  trained=art.get("trained", {}), answer_model=art.get("answer_model"),
-                  head=PairHead.from_dict(art["head"]) if art.get("head") else None)
+                  trained=art.get("trained", {}), answer_model=art.get("answer_model"))
         if sel.kind == "linear":
             sel.mean, sel.scale = np.asarray(art["mean"], np.float32), np.asarray(art["scale"], np.float32)
             sel.coef, sel.intercept = np.asarray(art["coef"], np.float32), float(art["intercept"])
@@ -106,30 +102,33 @@ class SentenceSelector:
             return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
         return self.model.predict_proba(rows)[:, 1].astype(np.float32)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form of a linear selector (and of its no-semantic variant)."""
+    def to_dict(self, pickles: dict[int, str] | None = None) -> dict[str, Any]:
+        """The JSON form (a tree model is named by its file in `pickles`, keyed by the selector's id)."""
         art: dict[str, Any] = {"features": self.features, "kind": self.kind, "threshold": self.threshold,
                                "second_ratio": self.second_ratio, "trained": self.trained}
         if self.kind == "linear":
             art.update(mean=self.mean.tolist(), scale=self.scale.tolist(), coef=self.coef.tolist(),
                        intercept=self.intercept)
+        else:
+            art["pickle"] = (pickles or {}).get(id(self), "")
         if self.answer_model is not None:
             art["answer_model"] = self.answer_model
-        if self.head is not None:
-            art["head"] = self.head.to_dict()
         if self.without_semantic is not None:
-            art["without_semantic"] = self.without_semantic.to_dict()
+            art["without_semantic"] = self.without_semantic.to_dict(pickles)
         return art
 
     def save(self, path: Path = DEFAULT_ARTIFACT) -> None:
-        """Write the artifact (JSON, plus a pickle beside it for a tree model), atomically."""
+        """Write the artifact (JSON, plus a pickle beside it per tree model), atomically."""
         path = Path(path)
-        art = self.to_dict()
-        if self.kind != "linear":
-            art["pickle"] = path.with_suffix(".pkl").name
-            tmp = path.with_suffix(".pkl.tmp")
-            tmp.write_bytes(pickle.dumps(self.model))
-            tmp.replace(path.with_suffix(".pkl"))
+        pickles: dict[int, str] = {}
+        for suffix, sel in (("", self), ("-no-semantic", self.without_semantic)):
+            if sel is not None and sel.kind != "linear":
+                pkl = path.with_name(f"{path.stem}{suffix}.pkl")
+                tmp = pkl.with_suffix(".pkl.tmp")
+                tmp.write_bytes(pickle.dumps(sel.model))
+                tmp.replace(pkl)
+                pickles[id(sel)] = pkl.name
+        art = self.to_dict(pickles)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(art, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         tmp.replace(path)

@@ -9,7 +9,10 @@ so the threshold learns when to abstain.
 
 Models tried: logistic regression (several C) and gradient-boosted trees; the one with the best
 validation top-1 selection accuracy is kept (ties go to the linear model: faster, no sklearn at
-run time). The threshold and the second-sentence ratio are fitted on train and reported on val.
+run time). Whether to answer is a question-level logistic model of "answering would be right"
+(answerable, and a gold sentence among the two quoted), with a threshold weighing right answers
+against right abstentions by the share of answerable questions among the questions users ask
+(`answerable_prior`); it and the second-sentence ratio are fitted on train and reported on val.
 
     .venv/bin/python -m assistant.learn.train_selector [--workdir /tmp/selector-work] [--limit N]
 
@@ -28,9 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from assistant.answer.features import (FEATURES, HEAD_SIGNALS, QUESTION_FEATURES, candidate_spans, eligible, featurize,
-                                       question_row, set_head_signals)
-from assistant.answer.pair_head import PairHead, pair_features
+from assistant.answer.features import FEATURES, QUESTION_FEATURES, candidate_spans, eligible, featurize, question_row
 from assistant.answer.selector import DEFAULT_ARTIFACT, SentenceSelector
 from assistant.config import Settings
 from assistant.indexing.sentence_vectors import chunk_sentences
@@ -56,17 +57,19 @@ class Examples:
     length: list[np.ndarray] = field(default_factory=list)
     answerable: list[bool] = field(default_factory=list)
     source: list[str] = field(default_factory=list)
-    Q: list[np.ndarray] = field(default_factory=list)  # the question's unit vector
-    S: list[np.ndarray] = field(default_factory=list)  # its candidates' unit vectors (float16), one per row of X
+    T: list[np.ndarray] = field(default_factory=list)  # its candidates' texts, one per row of X
+    question: list[str] = field(default_factory=list)
+    article: list[str] = field(default_factory=list)  # the question's gold article (folds are cut by article)
 
     def add(self, X: np.ndarray, y: np.ndarray, length: np.ndarray, answerable: bool, source: str,
-            q: np.ndarray, S: np.ndarray) -> None:
+            T: np.ndarray, question: str, article: str) -> None:
         self.X.append(X), self.y.append(y), self.length.append(length)
         self.answerable.append(answerable), self.source.append(source)
-        self.Q.append(q), self.S.append(S)
+        self.T.append(T), self.question.append(question)
+        self.article.append(article)
 
     def extend(self, other: "Examples") -> None:
-        for name in ("X", "y", "length", "answerable", "source", "Q", "S"):
+        for name in ("X", "y", "length", "answerable", "source", "T", "question", "article"):
             getattr(self, name).extend(getattr(other, name))
 
     def stacked(self) -> tuple[np.ndarray, np.ndarray]:
@@ -150,10 +153,8 @@ def collect(items: Sequence[QAItem], settings: Settings, embeddings, answerable:
         X = featurize(info, hits, spans, qvec, svecs)
         golds = [_norm(g) for g in (item.row.get("evidence") or item.answers) if g.strip()]
         y = np.array([float(any(g in _norm(t) for g in golds)) if answerable else 0.0 for t in texts], np.float32)
-        S = svecs / np.maximum(np.linalg.norm(svecs, axis=1, keepdims=True), 1e-12) if svecs is not None \
-            else np.zeros((0, len(qvec)), np.float32)
         out.add(X, y, np.array([len(t) for t in texts], np.float32), answerable, source,
-                (qvec / max(float(np.linalg.norm(qvec)), 1e-12)).astype(np.float32), S.astype(np.float16))
+                np.array(texts, dtype=str), info.text, item.article_id or "")
     return out
 
 
@@ -206,37 +207,38 @@ def outcomes(probs: list[np.ndarray], ex: Examples, answered: Sequence[bool], ra
             "leftout_abstained": mean(leftout_abst), "quote_chars_p50": float(np.median(lengths)) if lengths else 0.0}
 
 
-def _balanced_threshold(scores: np.ndarray, answerable: np.ndarray) -> float:
-    """The threshold maximizing (answered when answerable) + (abstained when not)."""
+def right_if_answered(probs: list[np.ndarray], ex: Examples) -> np.ndarray:
+    """Per question: answering it would be right (answerable, and a gold sentence among the best two)."""
+    return np.array([bool(a and len(p) and y[np.argsort(-p, kind="stable")[:2]].sum() > 0)
+                     for p, y, a in zip(probs, ex.y, ex.answerable)])
+
+
+def _weighted_threshold(scores: np.ndarray, answerable: np.ndarray, right: np.ndarray, prior: float) -> float:
+    """The threshold with the most right outcomes when a question is answerable with probability `prior`:
+    prior * P(answered and right | answerable) + (1 - prior) * P(abstained | not answerable).
+    A wrong answer and a refusal of an answerable question count alike (DESIGN.md, "What a good answer is")."""
     grid = np.unique(np.quantile(scores, np.linspace(0, 1, 401)))
-    value = [((scores[answerable] >= t).mean() if answerable.any() else 0)
-             + ((scores[~answerable] < t).mean() if (~answerable).any() else 0) for t in grid]
+    value = [prior * (((scores >= t) & right)[answerable].mean() if answerable.any() else 0)
+             + (1 - prior) * ((scores[~answerable] < t).mean() if (~answerable).any() else 0) for t in grid]
     return float(grid[int(np.argmax(value))])
 
 
-def fit_answer_model(probs: list[np.ndarray], ex: Examples, zero: Sequence[int] = ()) -> dict:
-    """The question-level model of whether to answer (QUESTION_FEATURES), with its balanced threshold.
-
-    `zero`: feature columns the answerer will not have (the semantic ones without an embedder).
-    """
+def fit_answer_model(probs: list[np.ndarray], ex: Examples, prior: float, target: str = "right") -> dict:
+    """The question-level model of whether answering is right (QUESTION_FEATURES; `target="answerable"`: of
+    whether the question is answerable), with its threshold weighted by `prior`."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    def blank(x: np.ndarray) -> np.ndarray:
-        if not zero:
-            return x
-        x = x.copy()
-        x[:, list(zero)] = 0.0
-        return x
-
-    Q = np.stack([question_row(p, blank(x)) for p, x in zip(probs, ex.X)])
-    ans = np.array(ex.answerable)
+    Q = np.stack([question_row(p, x) for p, x in zip(probs, ex.X)])
+    ans, right = np.array(ex.answerable), right_if_answered(probs, ex)
     scaler = StandardScaler().fit(Q)
-    lr = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(Q), ans)
+    lr = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(Q), right if target == "right" else ans)
     scores = lr.predict_proba(scaler.transform(Q))[:, 1]
     return {"features": list(QUESTION_FEATURES), "mean": scaler.mean_.tolist(),
             "scale": np.where(scaler.scale_ > 0, scaler.scale_, 1.0).tolist(), "coef": lr.coef_[0].tolist(),
-            "intercept": float(lr.intercept_[0]), "threshold": _balanced_threshold(scores, ans)}
+            "intercept": float(lr.intercept_[0]), "threshold": _weighted_threshold(scores, ans, right, prior),
+            "target": {"right": "answering is right (answerable, gold among the two best)",
+                       "answerable": "answerable"}[target], "answerable_prior": prior}
 
 
 def answered_by(sel: SentenceSelector, probs: list[np.ndarray], ex: Examples) -> list[bool]:
@@ -244,10 +246,10 @@ def answered_by(sel: SentenceSelector, probs: list[np.ndarray], ex: Examples) ->
     return [sel.should_answer(p, x) if len(p) else False for p, x in zip(probs, ex.X)]
 
 
-def fit_threshold(probs: list[np.ndarray], ex: Examples) -> float:
+def fit_threshold(probs: list[np.ndarray], ex: Examples, prior: float) -> float:
     """The best-probability threshold (used when no question-level model is given)."""
     best_p = np.array([p.max() if len(p) else 0.0 for p in probs])
-    return _balanced_threshold(best_p, np.array(ex.answerable))
+    return _weighted_threshold(best_p, np.array(ex.answerable), right_if_answered(probs, ex), prior)
 
 
 def fit_ratio(probs: list[np.ndarray], ex: Examples, answered: Sequence[bool]) -> float:
@@ -291,8 +293,7 @@ def ablation(X: np.ndarray, y: np.ndarray, val: Examples, groups: dict[str, Sequ
 
 SIGNAL_GROUPS = {
     "none (all signals)": (),
-    "semantic": ("sem", "sem_gap", "sem_rank_inv", "prev_sem", "next_sem") + HEAD_SIGNALS,
-    "pair head": HEAD_SIGNALS,
+    "semantic": ("sem", "sem_gap", "sem_rank_inv", "prev_sem", "next_sem"),
     "lexical": ("lex_cov", "word_cov", "pair_hit", "lex_rank_inv", "prev_lex_cov"),
     "figure kind": ("expects", "has_expected", "expects_missing", "count_ok"),
     "year": ("year_asked", "year_match", "year_mismatch"),
@@ -309,23 +310,26 @@ def cached_collect(path: Path, items: Sequence[QAItem], settings: Settings, embe
     ids = hashlib.sha256("|".join(q.id for q in items).encode()).hexdigest()[:16]
     if path.exists():
         z = np.load(path, allow_pickle=False)
-        if str(z["ids"]) == ids and str(z["features"]) == "|".join(FEATURES) and "S" in z:
+        stored = str(z["features"]).split("|")
+        if str(z["ids"]) == ids and set(FEATURES) <= set(stored) and "articles" in z:
             ex = Examples()
             # Each z[key] reads the whole array again: read once, then slice views of it.
-            bounds, X, y, length, Q, S = (z[k] for k in ("bounds", "X", "y", "length", "Q", "S"))
+            bounds, X, y, length, T, qs, arts = (z[k] for k in ("bounds", "X", "y", "length", "T", "questions",
+                                                                "articles"))
+            if stored != list(FEATURES):  # written when more signals were computed: keep today's, in order
+                X = X[:, [stored.index(f) for f in FEATURES]]
             for i in range(len(bounds) - 1):
                 a, b = bounds[i], bounds[i + 1]
-                ex.add(X[a:b], y[a:b], length[a:b], answerable, source, Q[i], S[a:b])
+                ex.add(X[a:b], y[a:b], length[a:b], answerable, source, T[a:b], str(qs[i]), str(arts[i]))
             return ex
     ex = collect(items, settings, embeddings, answerable, source, cache)
     bounds = np.cumsum([0] + [len(x) for x in ex.X])
-    nf, dim = len(FEATURES), len(ex.Q[0]) if ex.Q else 0
     np.savez(path, ids=ids, features="|".join(FEATURES), bounds=bounds,
-             X=np.concatenate(ex.X) if ex.X else np.zeros((0, nf), np.float32),
+             X=np.concatenate(ex.X) if ex.X else np.zeros((0, len(FEATURES)), np.float32),
              y=np.concatenate(ex.y) if ex.y else np.zeros(0, np.float32),
              length=np.concatenate(ex.length) if ex.length else np.zeros(0, np.float32),
-             Q=np.stack(ex.Q) if ex.Q else np.zeros((0, dim), np.float32),
-             S=np.concatenate(ex.S) if ex.S else np.zeros((0, dim), np.float16))
+             T=np.concatenate(ex.T) if ex.T else np.zeros(0, str), questions=np.array(ex.question, dtype=str),
+             articles=np.array(ex.article, dtype=str))
     return ex
 
 
@@ -376,60 +380,26 @@ def data_hashes() -> dict[str, str]:
             for p in files}
 
 
-HEAD_FOLDS = 3  # out-of-fold head scores for the selector's train rows, so it never sees the head's own fit
-HEAD_HIDDEN = (64,)  # one small ReLU layer: ~50k weights, a 0.1 ms matrix product per question at run time
-
-
-def _head_candidates() -> dict[str, object]:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
-
-    return {"logistic on pair features": LogisticRegression(C=1.0, max_iter=1000),
-            f"mlp {HEAD_HIDDEN}": MLPClassifier(hidden_layer_sizes=HEAD_HIDDEN, alpha=1e-3, early_stopping=True,
-                                                max_iter=200, random_state=0)}
-
-
-def _pairs(ex: Examples, idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    xs = [pair_features(ex.Q[i], ex.S[i].astype(np.float32)) for i in idx if ex.answerable[i] and len(ex.X[i])]
-    ys = [ex.y[i] for i in idx if ex.answerable[i] and len(ex.X[i])]
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def _fill_head(ex: Examples, head: PairHead, idx: Sequence[int] | None = None) -> None:
-    for i in range(len(ex.X)) if idx is None else idx:
-        if len(ex.X[i]):
-            set_head_signals(ex.X[i], head.score(ex.Q[i], ex.S[i].astype(np.float32)))
-
-
-def fit_head(train_ex: Examples, val_ex: Examples) -> tuple[PairHead, dict]:
-    """Choose the pair head on validation (top-1 of the head alone), then fill HEAD_SIGNALS: out-of-fold on train."""
-    from sklearn.base import clone
-
-    X, y = _pairs(train_ex, range(len(train_ex.X)))
-    scores, fitted = {}, {}
-    for name, model in _head_candidates().items():
-        fitted[name] = PairHead.from_sklearn(model.fit(X, y))
-        probs = [fitted[name].score(q, s.astype(np.float32)) * eligible(x) if len(x) else np.zeros(0)
-                 for q, s, x in zip(val_ex.Q, val_ex.S, val_ex.X)]
-        scores[name] = round(top1_accuracy(probs, val_ex), 4)
-    chosen = max(scores, key=scores.get)
-    folds = [list(range(f, len(train_ex.X), HEAD_FOLDS)) for f in range(HEAD_FOLDS)]
-    for f, held in enumerate(folds):
-        rest = [i for g, fold in enumerate(folds) if g != f for i in fold]
-        _fill_head(train_ex, PairHead.from_sklearn(clone(_head_candidates()[chosen]).fit(*_pairs(train_ex, rest))), held)
-    _fill_head(val_ex, fitted[chosen])
-    return fitted[chosen], {"chosen": chosen, "val_top1_head_alone": scores}
-
-
-def _without_head(ex: Examples) -> Examples:
-    """The same examples with the pair head's signals at 0 (as the answerer computes them without a head)."""
-    cols = [FEATURES.index(f) for f in HEAD_SIGNALS]
+def _without(ex: Examples, names: Sequence[str]) -> Examples:
+    """The same examples with some signals at 0 (as the answerer computes them when it lacks their source)."""
+    cols = [FEATURES.index(f) for f in names]
     out = Examples()
     out.extend(ex)
     out.X = [x.copy() for x in ex.X]
     for x in out.X:
         x[:, cols] = 0.0
     return out
+
+
+def answerable_prior() -> tuple[float, dict[str, str]]:
+    """Share of answerable questions among the questions written as users ask them (dev_qa and the tune part of
+    our paraphrase file; the holdout part stays unseen): how often a question has its answer in the corpus,
+    which weighs a false abstention against a missed left-out case in the answer threshold."""
+    rows = []
+    for name in ("dev_qa", "paraphrase"):
+        items, _ = load(name)
+        rows += [q.kind != "unanswerable" for q in items if q.kind != "factcheck" and q.split != "holdout"]
+    return float(np.mean(rows)), {"answerable": str(sum(rows)), "questions": str(len(rows))}
 
 
 def train(workdir: Path, out: Path, limit: int | None = None, command: str = "") -> dict:
@@ -439,77 +409,78 @@ def train(workdir: Path, out: Path, limit: int | None = None, command: str = "")
     t0 = time.perf_counter()
     embeddings = load_embeddings(Settings.from_env({}))
     sets = build_examples(workdir, limit, embeddings)
+    prior, prior_counts = answerable_prior()
     train_ex, val_ex = sets["train"], sets["val"]
-    head, head_record = fit_head(train_ex, val_ex)
-    # Every model kind with and without the pair head's signals; validation decides whether the head ships.
-    plain = {"train": _without_head(train_ex), "val": _without_head(val_ex)}
-    models, val_top1 = {}, {}
-    for suffix, (tr, va) in {" + pair head": (train_ex, val_ex), "": (plain["train"], plain["val"])}.items():
-        for name, m in _fit_candidates(*tr.stacked()).items():
-            models[name + suffix] = m
-            val_top1[name + suffix] = round(top1_accuracy(_probs(m, va), va), 4)
-    best_acc = max(val_top1.values())
-    # Ties (within 0.005, about one question in 200) go to a linear model, then to no head: simpler at run time.
-    simple = [n for n in models if n.startswith("logistic") and val_top1[n] >= best_acc - 0.005]
-    chosen = (min(simple, key=lambda n: (-val_top1[n] + 0.005 * ("pair head" in n), n)) if simple
-              else max(val_top1, key=val_top1.get))
-    model = models[chosen]
-    if "pair head" not in chosen:
-        train_ex, val_ex, head = plain["train"], plain["val"], None
-    head_record["kept"] = head is not None
     X, y = train_ex.stacked()
-    train_probs = _probs(model, train_ex)
-    threshold = fit_threshold(train_probs, train_ex)
-    sel = _selector(chosen, model, threshold, SECOND_RATIOS[-1], {})
-    sel.head = head
-    sel.answer_model = fit_answer_model(train_probs, train_ex)
-    train_answered = answered_by(sel, train_probs, train_ex)
-    ratio = sel.second_ratio = fit_ratio(train_probs, train_ex, train_answered)
-    val_probs = _probs(model, val_ex)
-    val_answered = answered_by(sel, val_probs, val_ex)
+    models = _fit_candidates(X, y)
+    val_top1 = {n: round(top1_accuracy(_probs(m, val_ex), val_ex), 4) for n, m in models.items()}
+    # Ties (within 0.005, about one question in 200) go to a linear model: faster, no sklearn at run time.
+    best = max(val_top1.values())
+    simple = [n for n in val_top1 if n.startswith("logistic") and val_top1[n] >= best - 0.005]
+    chosen = min(simple, key=lambda n: (-val_top1[n], n)) if simple else max(val_top1, key=val_top1.get)
+    sel = _fitted_selector(chosen, models[chosen], list(FEATURES), train_ex, prior)
+    val_probs = _probs(models[chosen], val_ex)
     record = {
         "command": command, "model": chosen, "seconds": round(time.perf_counter() - t0, 1),
         "data_sha256": data_hashes(), "limit": limit,
+        "answerable_prior": {"value": round(prior, 4), **prior_counts},
         "train": {"questions": len(train_ex.X), "rows": int(len(y)), "positives": int(y.sum()),
-                  **outcomes(train_probs, train_ex, train_answered, ratio)},
+                  **sel.trained.pop("train_outcomes")},
         "validation": {"questions": len(val_ex.X), "top1_by_model": val_top1,
-                       "top1": top1_accuracy(val_probs, val_ex), **outcomes(val_probs, val_ex, val_answered, ratio),
-                       "best_probability_threshold_only": outcomes(val_probs, val_ex,
-                                                                   [len(p) > 0 and p.max() >= threshold
-                                                                    for p in val_probs], ratio)},
+                       "top1": top1_accuracy(val_probs, val_ex),
+                       **outcomes(val_probs, val_ex, answered_by(sel, val_probs, val_ex), sel.second_ratio),
+                       "answerable_vs_leftout_balanced": _balanced_variant(models[chosen], train_ex, val_ex)},
         "signal_ablation_val_top1": ablation(X, y, val_ex, SIGNAL_GROUPS),
-        "pair_head": head_record,
     }
     sel.trained = record
-    sel.without_semantic = fit_without_semantic(X, y, train_ex, val_ex, record)
+    sel.without_semantic = fit_without_semantic(X, y, train_ex, val_ex, record, prior)
     sel.save(out)
     return record
 
 
+def _balanced_variant(model, train_ex: Examples, val_ex: Examples) -> dict:
+    """Validation outcomes of the previous kind of answer decision, for comparison: a model of "answerable",
+    its threshold fitted as if answerable and left-out questions were equally common."""
+    sel = _fitted_selector("", model, list(FEATURES), train_ex, 0.5, target="answerable")
+    probs = _probs(model, val_ex)
+    return outcomes(probs, val_ex, answered_by(sel, probs, val_ex), sel.second_ratio)
+
+
+def _fitted_selector(name: str, model, features: list[str], train_ex: Examples, prior: float,
+                     target: str = "right") -> SentenceSelector:
+    """A selector around a fitted model: its answer model and second-sentence ratio fitted on train."""
+    cols = [FEATURES.index(f) for f in features]
+    probs = _probs(model, train_ex, cols)
+    sel = _selector(name, model, fit_threshold(probs, train_ex, prior), SECOND_RATIOS[-1], {})
+    sel.features = features
+    sel.answer_model = fit_answer_model(probs, train_ex, prior, target)
+    answered = answered_by(sel, probs, train_ex)
+    sel.second_ratio = fit_ratio(probs, train_ex, answered)
+    sel.trained = {"train_outcomes": outcomes(probs, train_ex, answered, sel.second_ratio)}
+    return sel
+
+
+def _validation(sel: SentenceSelector, model, val_ex: Examples, cols: Sequence[int]) -> dict:
+    probs = _probs(model, val_ex, cols)
+    return {"top1": top1_accuracy(probs, val_ex), **outcomes(probs, val_ex, answered_by(sel, probs, val_ex),
+                                                             sel.second_ratio)}
+
+
 def fit_without_semantic(X: np.ndarray, y: np.ndarray, train_ex: Examples, val_ex: Examples,
-                         record: dict) -> SentenceSelector:
+                         record: dict, prior: float) -> SentenceSelector:
     """The linear selector over every signal but the semantic ones (for an answerer without an embedder)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    names = [f for f in FEATURES if f not in SIGNAL_GROUPS["semantic"]]
+    dropped = SIGNAL_GROUPS["semantic"]
+    names = [f for f in FEATURES if f not in dropped]
     cols = [FEATURES.index(f) for f in names]
+    blank_train, blank_val = _without(train_ex, dropped), _without(val_ex, dropped)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(X[:, cols], y)
-    tp = _probs(model, train_ex, cols)
-    sel = _selector("logistic", model, fit_threshold(tp, train_ex), SECOND_RATIOS[-1], {})
-    sel.features = names
-    sem_cols = [FEATURES.index(f) for f in SIGNAL_GROUPS["semantic"]]
-    sel.answer_model = fit_answer_model(tp, train_ex, sem_cols)
-    blanked = lambda ex: [x if not len(x) else np.where(np.isin(np.arange(x.shape[1]), sem_cols), 0.0, x)  # noqa: E731
-                          for x in ex.X]
-    answered = lambda probs, ex: [sel.should_answer(p, x) if len(p) else False  # noqa: E731
-                                  for p, x in zip(probs, blanked(ex))]
-    ratio = sel.second_ratio = fit_ratio(tp, train_ex, answered(tp, train_ex))
-    vp = _probs(model, val_ex, cols)
-    rec = {"validation": {"top1": top1_accuracy(vp, val_ex), **outcomes(vp, val_ex, answered(vp, val_ex), ratio)}}
-    record["without_semantic"] = rec["validation"]
-    sel.trained = rec
+    sel = _fitted_selector("logistic", model, names, blank_train, prior)
+    sel.trained = {"validation": _validation(sel, model, blank_val, cols)}
+    record["without_semantic"] = sel.trained["validation"]
     return sel
 
 
@@ -522,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cmd = "python -m assistant.learn.train_selector" + (f" --limit {args.limit}" if args.limit else "")
     record = train(args.workdir, args.out, args.limit, cmd)
-    print(json.dumps({k: record[k] for k in ("model", "seconds", "train", "validation", "signal_ablation_val_top1", "pair_head")},
+    print(json.dumps({k: record[k] for k in ("model", "seconds", "train", "validation", "signal_ablation_val_top1")},
                      ensure_ascii=False, indent=1))
     return 0
 
