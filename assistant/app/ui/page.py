@@ -37,6 +37,14 @@ VI_STRINGS: dict[str, str] = {
     "Scroll down": "Cuộn xuống", "Zoom in": "Phóng to", "Zoom out": "Thu nhỏ", "Warning": "Cảnh báo", "Info": "Thông tin",
     "Success": "Thành công", "File": "Tệp", "Files": "Tệp", "Upload": "Tải lên",
     "File upload": "Tải tệp lên", "common.upload": "Tải lên", "Remove this file": "Gỡ tệp này", "Add row": "Thêm dòng", "Add column": "Thêm cột", "New row": "Dòng mới", "New column": "Cột mới",
+    # Gradio 6 i18n keys it shows raw when its locale lacks them ("common.complete" is the screen-reader notice
+    # announced after every event).
+    "common.complete": "Hoàn tất", "common.progress": "Tiến độ", "common.loading": "Đang tải…", "common.error": "Lỗi",
+    "common.download": "Tải xuống", "common.download_all": "Tải xuống tất cả", "common.clear": "Xoá",
+    "common.remove": "Gỡ bỏ", "common.undo": "Hoàn tác", "common.edit": "Sửa", "common.share": "Chia sẻ",
+    "common.settings": "Cài đặt", "common.or": "hoặc", "common.language": "Ngôn ngữ",
+    "common.display_theme": "Giao diện", "common.built_with_gradio": "", "common.built_with": "",
+    "common.hosted_on": "", "common.logo": "", "common.back_to_app": "Quay lại ứng dụng",
 }
 
 # Replaces Gradio's "Use via API" footer link: the endpoint is kept (scripts use it), the panel and its MCP tab are not.
