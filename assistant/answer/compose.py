@@ -67,8 +67,11 @@ def figure_status(text: str, f: figs.Figure, article_date: str = "") -> tuple[st
     # "đến năm 2025 … chiếm 15% (đến năm 2030 đạt 25%)": the year before a figure, in its clause, is its year.
     clause_start = max(text.rfind(c, 0, f.start) for c in ";(")
     before = [m.group() for m in _YEAR.finditer(text, max(clause_start, 0), f.start)]
-    # "9/63, tăng 8 bậc so với năm 2021": the year a figure is compared with is not its year.
-    after = [m.group() for m in _YEAR.finditer(text, f.end) if m.start() < _clause_end(text, f.end)
+    # "9/63, tăng 8 bậc so với năm 2021": the year a figure is compared with is not its year; and in "10% GRDP và
+    # 30% vào năm 2030" the year after the next figure is that figure's.
+    stop = min([_clause_end(text, f.end)] + [g.start for g in figs.extract_figures(text)
+                                              if g.start >= f.end and g.is_quantity])
+    after = [m.group() for m in _YEAR.finditer(text, f.end) if m.start() < stop
              and not _COMPARED.search(fold(text[max(f.end, m.start() - COMPARED_WINDOW):m.start()]))]
     year = before[-1] if before else after[0] if after else ""
     # Cue words after a figure belong to the figures after them ("chiếm 8,59%, mục tiêu năm 2025 là 15%").
@@ -135,6 +138,9 @@ def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, b
                   citations=sorted(citations.values(), key=lambda x: x.n), kind="answer", key_figures=keys)
 
 
+NO_FIGURE_FOR_YEAR = "Bài viết không nêu số liệu cho năm"
+
+
 def year_note(info: QuestionInfo, spans: Sequence[Span]) -> str:
     """'Bài viết chỉ có số liệu năm 2021 …' when the asked year is in none of the quotes but other years are."""
     asked = question_years(info)
@@ -143,8 +149,14 @@ def year_note(info: QuestionInfo, spans: Sequence[Span]) -> str:
     stated = {y for s in spans for y in _YEAR.findall(s.text)}
     if not stated or stated & asked:
         return ""
-    return (f"Bài viết không nêu số liệu cho năm {', '.join(sorted(asked))}; số liệu có trong nguồn là của năm "
+    return (f"{NO_FIGURE_FOR_YEAR} {', '.join(sorted(asked))}; số liệu có trong nguồn là của năm "
             f"{', '.join(sorted(stated))}:")
+
+
+def says_what_the_corpus_has(answer_text: str) -> bool:
+    """True for an answer that opens by saying the asked year is not in the sources and gives the years that are:
+    the right outcome, like an abstention, for a question the corpus cannot answer (DESIGN.md)."""
+    return answer_text.startswith(NO_FIGURE_FOR_YEAR)
 
 
 def coverage_note(provinces: Sequence[str]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from assistant.vi import figures as figs
 from assistant.types import ABSTAIN_PREFIX, Answer, ClaimCheck
-from assistant.answer.compose import compose
+from assistant.answer.compose import compose, figure_status
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.features import Span, figure_context
 from assistant.vi.question import QuestionInfo, analyze
@@ -93,11 +93,18 @@ class FactChecker:
         return quoted
 
 
+def _agree(a: str, b: str) -> bool:
+    return not (a and b and a != b)
+
+
 def _same_quantity(claim: str, f: figs.Figure, spans: list[Span]) -> tuple[Span, figs.Figure] | None:
-    """The source figure that measures what the claim's figure measures (by the words around it)."""
+    """The source figure that measures what the claim's figure measures (by the words around it), of the same
+    year and status (achieved or target) when both say theirs: "năm 2021 đã chiếm 15%" is checked against the
+    2021 result, not the 2025 target of 15%."""
     cb, ca = figure_context(claim, f)
     want = cb | ca
-    best, best_key = None, (0.0, 0.0)
+    claim_year, claim_status = figure_status(claim, f)
+    best, best_key = None, (False, False, 0.0, 0.0)
     for rank, s in enumerate(spans):
         for g in figs.extract_figures(s.text):
             if not g.is_quantity or g.kind != f.kind:
@@ -111,7 +118,11 @@ def _same_quantity(claim: str, f: figs.Figure, spans: list[Span]) -> tuple[Span,
             # The claimed figure itself counts only in a sentence that shares some of its context.
             if norm < MIN_CONTEXT_OVERLAP:
                 continue
-            key = (norm + (SAME_FIGURE_BONUS if same else 0.0), -rank)
+            # Read in the whole chunk: a clause window may have cut off the "đến năm 2025" its figure belongs to.
+            year, status = figure_status(s.hit.chunk.text, replace(g, start=g.start + s.start, end=g.end + s.start),
+                                         s.hit.chunk.date)
+            key = (_agree(claim_year, year), _agree(claim_status, status), norm + (SAME_FIGURE_BONUS if same else 0.0),
+                   -rank)
             if key > best_key:
                 best, best_key = (s, g), key
     return best

@@ -202,19 +202,43 @@ _STRONG_ACHIEVED = re.compile(r"\b(?:da dat|dat duoc|hien co|hien nay|da co|da d
                               r"|vua qua|da trien khai|xep thu|xep hang|dung thu|tang len)\b")
 
 
-QUESTION_FEATURES = ("best_p", "p_gap", "max_sem", "best_sem", "max_lex", "best_lex", "best_word_cov")
+QUESTION_FEATURES = ("best_p", "p_gap", "max_sem", "best_sem", "max_lex", "best_lex", "best_word_cov",
+                     "focus_found", "pairs_found", "best_pairs_found", "names_asked", "names_missing",
+                     "numbers_asked", "numbers_missing")
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 
 
-def question_row(probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """What decides whether to answer at all: how sure the best sentence is, and how close any comes."""
+def _share_missing(wanted: set[str], text: str) -> float:
+    return sum(w not in text for w in wanted) / len(wanted) if wanted else 0.0
+
+
+def question_row(probs: np.ndarray, rows: np.ndarray, info: QuestionInfo | None = None,
+                 texts: Sequence[str] = (), tokens: Sequence[set[str]] | None = None) -> np.ndarray:
+    """What decides whether to answer at all: how sure the best sentence is, how close any comes, and how much
+    of the question the retrieved sentences contain at all (a left-out article leaves its names and word pairs
+    unmatched, while local-IDF coverage only ranks candidates against each other).
+
+    `tokens`: the texts' `lexical_tokens` as sets, when the caller has them already."""
+    out = np.zeros(len(QUESTION_FEATURES), np.float32)
     if len(probs) == 0:
-        return np.zeros(len(QUESTION_FEATURES), np.float32)
+        return out
     order = np.argsort(-probs)
     best, second = order[0], order[1] if len(order) > 1 else order[0]
     col = {name: i for i, name in enumerate(FEATURES)}
-    return np.array([probs[best], probs[best] - probs[second], rows[:, col["sem"]].max(), rows[best, col["sem"]],
-                     rows[:, col["lex_cov"]].max(), rows[best, col["lex_cov"]], rows[best, col["word_cov"]]],
-                    np.float32)
+    out[:7] = [probs[best], probs[best] - probs[second], rows[:, col["sem"]].max(), rows[best, col["sem"]],
+               rows[:, col["lex_cov"]].max(), rows[best, col["lex_cov"]], rows[best, col["word_cov"]]]
+    if info is None or not texts:
+        return out
+    tokens = tokens if tokens is not None else [set(lexical_tokens(t)) for t in texts]
+    found, best_tokens = set().union(*tokens), tokens[best]
+    focus, pairs = set(info.focus), set(info.focus_pairs)
+    folded = fold(" ".join(texts))
+    names = {fold(m.group()) for m in _CAPITALIZED.finditer(info.text)}
+    numbers = set(_DIGITS.findall(info.text))
+    out[7:] = [len(focus & found) / len(focus) if focus else 1.0, len(pairs & found) / len(pairs) if pairs else 1.0,
+               len(pairs & best_tokens) / len(pairs) if pairs else 1.0, float(bool(names)),
+               _share_missing(names, folded), float(bool(numbers)), _share_missing(numbers, folded)]
+    return out
 
 
 # "đạt tối thiểu 10%", "ít nhất 50%": a floor is how a plan states its target, never how a result is reported.

@@ -15,11 +15,12 @@ import json
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from assistant.answer.features import FEATURES, question_row
+from assistant.answer.features import FEATURES, QUESTION_FEATURES, question_row
+from assistant.vi.question import QuestionInfo
 from assistant.errors import AssistantError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
@@ -49,14 +50,16 @@ class SentenceSelector:
     # Whether to answer at all, from QUESTION_FEATURES (a linear model; its own threshold replaces `threshold`).
     answer_model: dict | None = None
 
-    def should_answer(self, probs: np.ndarray, rows: np.ndarray) -> bool:
+    def should_answer(self, probs: np.ndarray, rows: np.ndarray, info: QuestionInfo | None = None,
+                      texts: Sequence[str] = (), tokens: Sequence[set[str]] | None = None) -> bool:
         """Answer when the question-level model (or, without one, the best probability) reaches its threshold."""
         if len(probs) == 0 or probs.max() <= 0:
             return False
         if not self.answer_model:
             return float(probs.max()) >= self.threshold
         m = self.answer_model
-        q = (question_row(probs, rows) - np.asarray(m["mean"], np.float32)) / np.asarray(m["scale"], np.float32)
+        q = question_row(probs, rows, info, texts, tokens)[[QUESTION_FEATURES.index(f) for f in m["features"]]]
+        q = (q - np.asarray(m["mean"], np.float32)) / np.asarray(m["scale"], np.float32)
         p = 1.0 / (1.0 + np.exp(-(q @ np.asarray(m["coef"], np.float32) + m["intercept"])))
         return float(p) >= m["threshold"]
 
@@ -120,6 +123,7 @@ class SentenceSelector:
     def save(self, path: Path = DEFAULT_ARTIFACT) -> None:
         """Write the artifact (JSON, plus a pickle beside it per tree model), atomically."""
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         pickles: dict[int, str] = {}
         for suffix, sel in (("", self), ("-no-semantic", self.without_semantic)):
             if sel is not None and sel.kind != "linear":

@@ -1,7 +1,7 @@
 """Score the assistant on a question file (the JSON Lines format of `shared/eval/dev_qa.jsonl`).
 
 Each line: {"id", "kind", "question", "figures": [...], "evidence": [...], "answer_terms"?: [...]}.
-kind "unanswerable" expects an abstention; the others expect the evidence retrieved and quoted
+kind "unanswerable" expects an abstention (or an answer that says which years the sources have); the others expect the evidence retrieved and quoted
 and the gold figures (or answer terms) in the answer.
 
 Usage (needs the model, an index, a server or the shared data, so not run as a doctest)::
@@ -15,6 +15,7 @@ import json
 import statistics
 from pathlib import Path
 
+from assistant.answer.compose import says_what_the_corpus_has
 from assistant.vi import figures as figs
 from assistant.types import Answer
 from assistant.config import Settings
@@ -57,8 +58,8 @@ def score(row: dict, answer: Answer) -> dict:
     evidence = row.get("evidence") or []
     out = {"id": row.get("id"), "kind": row.get("kind"), "abstained": answer.abstained,
            "latency_ms": answer.timings_ms.get("total", 0.0)}
-    if unanswerable:
-        out["correct"] = answer.abstained
+    if unanswerable:  # abstaining, or saying which years the sources do have, is right
+        out["correct"] = answer.abstained or says_what_the_corpus_has(answer.answer)
         return out
     ranks = [next((i for i, t in enumerate(r.text for r in answer.retrieved) if _contains(t, e)), None)
              for e in evidence]

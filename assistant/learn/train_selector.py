@@ -36,7 +36,8 @@ from assistant.answer.selector import DEFAULT_ARTIFACT, SentenceSelector
 from assistant.config import Settings
 from assistant.indexing.sentence_vectors import chunk_sentences
 from assistant.learn.datasets import QAItem, SourceArticle, articles_hash, load, write_corpus
-from assistant.vi.question import analyze
+from assistant.vi.question import QuestionInfo, analyze
+from assistant.vi.tokens import lexical_tokens
 from assistant.vi.textnorm import fold
 
 K = 5  # passages per question, as the app retrieves by default (ASSISTANT_K)
@@ -60,6 +61,7 @@ class Examples:
     T: list[np.ndarray] = field(default_factory=list)  # its candidates' texts, one per row of X
     question: list[str] = field(default_factory=list)
     article: list[str] = field(default_factory=list)  # the question's gold article (folds are cut by article)
+    _questions: list = field(default_factory=list, repr=False)
 
     def add(self, X: np.ndarray, y: np.ndarray, length: np.ndarray, answerable: bool, source: str,
             T: np.ndarray, question: str, article: str) -> None:
@@ -67,6 +69,14 @@ class Examples:
         self.answerable.append(answerable), self.source.append(source)
         self.T.append(T), self.question.append(question)
         self.article.append(article)
+
+    def questions(self) -> list[tuple[QuestionInfo, list[str], list[set[str]]]]:
+        """Per question: its analysis, candidate texts and their token sets (computed once: the answer model's
+        inputs are read for every variant fitted)."""
+        if len(self._questions) != len(self.question):
+            self._questions = [(analyze(q), list(t), [set(lexical_tokens(x)) for x in t])
+                               for q, t in zip(self.question, self.T)]
+        return self._questions
 
     def extend(self, other: "Examples") -> None:
         for name in ("X", "y", "length", "answerable", "source", "T", "question", "article"):
@@ -223,18 +233,26 @@ def _weighted_threshold(scores: np.ndarray, answerable: np.ndarray, right: np.nd
     return float(grid[int(np.argmax(value))])
 
 
-def fit_answer_model(probs: list[np.ndarray], ex: Examples, prior: float, target: str = "right") -> dict:
-    """The question-level model of whether answering is right (QUESTION_FEATURES; `target="answerable"`: of
-    whether the question is answerable), with its threshold weighted by `prior`."""
+def question_rows(probs: list[np.ndarray], ex: Examples, features: Sequence[str] = QUESTION_FEATURES) -> np.ndarray:
+    """QUESTION_FEATURES (or the named ones) of every question, computed as the answerer computes them."""
+    cols = [QUESTION_FEATURES.index(f) for f in features]
+    return np.stack([question_row(p, x, info, t, tokens)[cols]
+                     for p, x, (info, t, tokens) in zip(probs, ex.X, ex.questions())])
+
+
+def fit_answer_model(probs: list[np.ndarray], ex: Examples, prior: float, target: str = "right",
+                     features: Sequence[str] = QUESTION_FEATURES) -> dict:
+    """The question-level model of whether answering is right (`target="answerable"`: of whether the question is
+    answerable) over `features` of QUESTION_FEATURES, with its threshold weighted by `prior`."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    Q = np.stack([question_row(p, x) for p, x in zip(probs, ex.X)])
+    Q = question_rows(probs, ex, features)
     ans, right = np.array(ex.answerable), right_if_answered(probs, ex)
     scaler = StandardScaler().fit(Q)
     lr = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(Q), right if target == "right" else ans)
     scores = lr.predict_proba(scaler.transform(Q))[:, 1]
-    return {"features": list(QUESTION_FEATURES), "mean": scaler.mean_.tolist(),
+    return {"features": list(features), "mean": scaler.mean_.tolist(),
             "scale": np.where(scaler.scale_ > 0, scaler.scale_, 1.0).tolist(), "coef": lr.coef_[0].tolist(),
             "intercept": float(lr.intercept_[0]), "threshold": _weighted_threshold(scores, ans, right, prior),
             "target": {"right": "answering is right (answerable, gold among the two best)",
@@ -243,7 +261,8 @@ def fit_answer_model(probs: list[np.ndarray], ex: Examples, prior: float, target
 
 def answered_by(sel: SentenceSelector, probs: list[np.ndarray], ex: Examples) -> list[bool]:
     """Which questions the selector answers (as the answerer decides)."""
-    return [sel.should_answer(p, x) if len(p) else False for p, x in zip(probs, ex.X)]
+    return [sel.should_answer(p, x, info, t, tokens) if len(p) else False
+            for p, x, (info, t, tokens) in zip(probs, ex.X, ex.questions())]
 
 
 def fit_threshold(probs: list[np.ndarray], ex: Examples, prior: float) -> float:
@@ -290,6 +309,10 @@ def ablation(X: np.ndarray, y: np.ndarray, val: Examples, groups: dict[str, Sequ
         out[label] = round(top1_accuracy(probs, val), 4)
     return out
 
+
+# What the answer decision may read: the candidates' scores only, or also how much of the question the retrieved
+# sentences contain at all; validation (value under the prior) picks one.
+ANSWER_INPUTS = {"scores": QUESTION_FEATURES[:7], "scores + question coverage": QUESTION_FEATURES}
 
 SIGNAL_GROUPS = {
     "none (all signals)": (),
@@ -418,8 +441,16 @@ def train(workdir: Path, out: Path, limit: int | None = None, command: str = "")
     best = max(val_top1.values())
     simple = [n for n in val_top1 if n.startswith("logistic") and val_top1[n] >= best - 0.005]
     chosen = min(simple, key=lambda n: (-val_top1[n], n)) if simple else max(val_top1, key=val_top1.get)
-    sel = _fitted_selector(chosen, models[chosen], list(FEATURES), train_ex, prior)
     val_probs = _probs(models[chosen], val_ex)
+    candidates, answer_inputs = {}, {}
+    for label, qf in ANSWER_INPUTS.items():
+        candidates[label] = c = _fitted_selector(chosen, models[chosen], list(FEATURES), train_ex, prior,
+                                                 question_features=qf)
+        o = outcomes(val_probs, val_ex, answered_by(c, val_probs, val_ex), c.second_ratio)
+        answer_inputs[label] = {**o, "value_under_prior": prior * o["gold_in_quote"]
+                                + (1 - prior) * o["leftout_abstained"]}
+    answer_inputs["chosen"] = max(candidates, key=lambda k: answer_inputs[k]["value_under_prior"])
+    sel = candidates[answer_inputs["chosen"]]
     record = {
         "command": command, "model": chosen, "seconds": round(time.perf_counter() - t0, 1),
         "data_sha256": data_hashes(), "limit": limit,
@@ -429,7 +460,8 @@ def train(workdir: Path, out: Path, limit: int | None = None, command: str = "")
         "validation": {"questions": len(val_ex.X), "top1_by_model": val_top1,
                        "top1": top1_accuracy(val_probs, val_ex),
                        **outcomes(val_probs, val_ex, answered_by(sel, val_probs, val_ex), sel.second_ratio),
-                       "answerable_vs_leftout_balanced": _balanced_variant(models[chosen], train_ex, val_ex)},
+                       "answerable_vs_leftout_balanced": _balanced_variant(models[chosen], train_ex, val_ex),
+                       "answer_inputs_compared": answer_inputs},
         "signal_ablation_val_top1": ablation(X, y, val_ex, SIGNAL_GROUPS),
     }
     sel.trained = record
@@ -447,13 +479,14 @@ def _balanced_variant(model, train_ex: Examples, val_ex: Examples) -> dict:
 
 
 def _fitted_selector(name: str, model, features: list[str], train_ex: Examples, prior: float,
-                     target: str = "right") -> SentenceSelector:
+                     target: str = "right", question_features: Sequence[str] = QUESTION_FEATURES
+                     ) -> SentenceSelector:
     """A selector around a fitted model: its answer model and second-sentence ratio fitted on train."""
     cols = [FEATURES.index(f) for f in features]
     probs = _probs(model, train_ex, cols)
     sel = _selector(name, model, fit_threshold(probs, train_ex, prior), SECOND_RATIOS[-1], {})
     sel.features = features
-    sel.answer_model = fit_answer_model(probs, train_ex, prior, target)
+    sel.answer_model = fit_answer_model(probs, train_ex, prior, target, question_features)
     answered = answered_by(sel, probs, train_ex)
     sel.second_ratio = fit_ratio(probs, train_ex, answered)
     sel.trained = {"train_outcomes": outcomes(probs, train_ex, answered, sel.second_ratio)}

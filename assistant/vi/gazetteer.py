@@ -10,6 +10,8 @@ successors and the word lists of the rules below) is the data file
 ['Tiền Giang', 'TP. Hồ Chí Minh']
 >>> provinces_in("dong thap co bao nhieu dich vu cong truc tuyen")
 ['Đồng Tháp']
+>>> provinces_in("ứng dụng HauGiang có 67.500 lượt cài đặt; TienGiangS là nền tảng khác")
+['Hậu Giang']
 >>> canonical("Thanh Hoá"), canonical("TPHCM"), canonical("xyz")
 ('Thanh Hóa', 'TP. Hồ Chí Minh', None)
 >>> same_unit_now("Tiền Giang", "Đồng Tháp"), same_unit_now("Thừa Thiên Huế", "Huế")
@@ -315,7 +317,22 @@ def find_provinces(text: str) -> list[Mention]:
                 step = length
                 break
         i += step
-    return mentions
+    return _with_joined_names(text, mentions)
+
+
+# An app or portal named for its province, written as one word: "ứng dụng HauGiang", "DongThap Online".
+_JOINED = re.compile(r"\b((?:[A-ZĐ][a-zđà-ỹ]+){2,3})\b")
+_JOINED_PART = re.compile(r"[A-ZĐ][a-zđà-ỹ]+")
+
+
+def _with_joined_names(text: str, mentions: list[Mention]) -> list[Mention]:
+    taken = [(m.start, m.end) for m in mentions]
+    extra = []
+    for m in _JOINED.finditer(text):
+        name = canonical(" ".join(_JOINED_PART.findall(m.group())))
+        if name and not any(a < m.end() and m.start() < b for a, b in taken):
+            extra.append(Mention(name, m.start(), m.end(), m.group()))
+    return sorted(mentions + extra, key=lambda x: x.start) if extra else mentions
 
 
 def provinces_in(text: str) -> list[str]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.answer.compose import compose, coverage_note, figure_status, key_figure, year_note
 from assistant.answer.extractive import ExtractiveAnswerer
-from assistant.answer.features import FEATURES, candidate_spans, featurize, has_expected
+from assistant.answer.features import FEATURES, QUESTION_FEATURES, candidate_spans, featurize, has_expected, question_row
 from assistant.answer.selector import DEFAULT_ARTIFACT, SentenceSelector
 from assistant.answer.verify import verify_answer
 from assistant.types import Hit, Passage
@@ -131,6 +132,24 @@ def test_the_committed_selector_says_how_it_was_made():
     sel = SentenceSelector.load()
     assert sel.features == list(FEATURES) and 0.0 < sel.threshold < 1.0
     assert sel.without_semantic is not None and "sem" not in sel.without_semantic.features
+
+
+def test_the_answer_decision_sees_what_of_the_question_no_candidate_contains():
+    info = analyze("Năm 2022, Bạc Liêu có bao nhiêu doanh nghiệp công nghệ số?")
+    present = "Năm 2022, Bạc Liêu có 120 doanh nghiệp công nghệ số đang hoạt động."
+    absent = "Năm 2021, Tiền Giang có 862 doanh nghiệp đã có doanh thu."
+    col = {f: i for i, f in enumerate(QUESTION_FEATURES)}
+    rows = {}
+    for label, text in (("present", present), ("absent", absent)):
+        hits = hits_for(text)
+        spans = candidate_spans(hits)
+        rows[label] = question_row(np.ones(len(spans)), featurize(info, hits, spans), info, [s.text for s in spans])
+    assert rows["present"][col["names_asked"]] == rows["absent"][col["names_asked"]] == 1.0
+    assert rows["present"][col["names_missing"]] == 0.0 and rows["absent"][col["names_missing"]] == 1.0
+    assert rows["present"][col["numbers_missing"]] == 0.0 and rows["absent"][col["numbers_missing"]] == 1.0
+    assert rows["present"][col["pairs_found"]] > rows["absent"][col["pairs_found"]]
+    model = SentenceSelector.load().answer_model
+    assert set(model["features"]) <= set(QUESTION_FEATURES)
 
 
 def test_a_selector_for_other_features_is_refused(tmp_path):
