@@ -117,6 +117,13 @@ def test_figures_tab_is_readable_and_filters_while_typing(page):
     expect(table).not_to_contain_text("12/63", timeout=ANSWER_MS)
     expect(table).to_contain_text("2.212.325 thuê bao")
     expect(count).to_contain_text("đang lọc")
+    # The filter runs while typing: "thue" (thuế) shows more rows until the event for "thue bao", the last one
+    # (trigger_mode="always_last"), has rendered; wait for that state rather than read a passing one.
+    page.wait_for_function(f"""() => {{
+        const rows = [...document.querySelectorAll({DATA_ROWS!r})];
+        const m = (document.querySelector('#fig-count')?.innerText || '').match(/(\\d+) \\//);
+        return rows.length > 0 && m && rows.length == +m[1] && rows.every(r => r.innerText.includes('thuê bao'));
+    }}""", timeout=ANSWER_MS)
     shown = int(re.search(r"(\d+) /", count.inner_text()).group(1))
     assert 0 < shown < total
     rows = page.locator(DATA_ROWS).all_inner_texts()
