@@ -294,6 +294,32 @@ def summarize(recs: list[dict], leftout: list[dict] | None = None) -> dict:
     return out
 
 
+def failure_kinds(recs: list[dict], leftout: list[dict]) -> dict[str, int]:
+    """Counts of the ways answers went wrong, by where: retrieval, the decision to answer, or the sentence chosen."""
+    out: dict[str, int] = defaultdict(int)
+    for r in recs:
+        if r.get("correct"):
+            continue
+        if not r["answerable"]:
+            out["unanswerable, answered"] += 1
+            continue
+        gold = r.get("article_id")
+        retrieved = gold in r["retrieved_top"] if gold else None
+        where = "" if retrieved is None else " (gold article retrieved)" if retrieved else " (gold article not in the top 5)"
+        if r["abstained"]:
+            out["abstained on an answerable question" + where] += 1
+        elif gold and r["cited"] and gold not in r["cited"]:
+            out["answered from another article" + where] += 1
+        elif r.get("kind") == "factcheck" and r.get("verdict_ok") is False:
+            out["fact-check: wrong verdict"] += 1
+        else:
+            out["answered from the gold article, without the gold answer" if gold else "answered without the gold answer"] += 1
+    for r in leftout:
+        if not r.get("declined", r["abstained"]):
+            out["left out, answered from another article"] += 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def _groups(recs: list[dict], key: str) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = defaultdict(list)
     for r in recs:
@@ -335,7 +361,7 @@ def run_dataset(name: str, split: str = "val", settings: Settings | None = None,
     leaked = [r["id"] for r in lo_records if r["article_id"] in r["retrieved_top"] + r["cited"]]
     if leaked:
         raise RuntimeError(f"{name}: left-out index still returns the gold article for {leaked[:5]}")
-    summary = {"all": summarize(records, lo_records)}
+    summary = {"all": summarize(records, lo_records), "failures": failure_kinds(records, lo_records)}
     by_split = _groups(records, "split")
     if len(by_split) > 1:
         summary["by_split"] = {s: summarize(rs, [r for r in lo_records if r["split"] == s]) for s, rs in by_split.items()}
@@ -477,6 +503,8 @@ def render_markdown(report: dict) -> str:
             lines += ["", "Per kind (all splits):", ""] + _table(s["by_kind"], "kind")
         for sp, kinds in s.get("by_split_kind", {}).items():
             lines += ["", f"Per kind, split {sp}:", ""] + _table(kinds, "kind")
+        if s.get("failures"):
+            lines += ["", "Failure kinds (counts, all splits): " + "; ".join(f"{k}: {v}" for k, v in s["failures"].items())]
         if "evaluate" in s:
             ev = s["evaluate"]
             lines += ["", "`evaluate.summarize`: " + ", ".join(f"{k} {_fmt(v)}" for k, v in ev.items())]
