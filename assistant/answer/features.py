@@ -204,7 +204,8 @@ _STRONG_ACHIEVED = re.compile(r"\b(?:da dat|dat duoc|hien co|hien nay|da co|da d
 
 QUESTION_FEATURES = ("best_p", "p_gap", "max_sem", "best_sem", "max_lex", "best_lex", "best_word_cov",
                      "focus_found", "pairs_found", "best_pairs_found", "names_asked", "names_missing",
-                     "numbers_asked", "numbers_missing")
+                     "numbers_asked", "numbers_missing", "best_count_missing", "best_year_mismatch",
+                     "best_target_clash")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -227,6 +228,9 @@ def question_row(probs: np.ndarray, rows: np.ndarray, info: QuestionInfo | None 
     col = {name: i for i, name in enumerate(FEATURES)}
     out[:7] = [probs[best], probs[best] - probs[second], rows[:, col["sem"]].max(), rows[best, col["sem"]],
                rows[:, col["lex_cov"]].max(), rows[best, col["lex_cov"]], rows[best, col["word_cov"]]]
+    # What the best sentence gets wrong about the question: the thing counted, the year, achieved vs target.
+    out[14:] = [float(bool(info and info.count_noun) and not rows[best, col["count_ok"]]),
+                rows[best, col["year_mismatch"]], rows[best, col["target_clash"]]]
     if info is None or not texts:
         return out
     tokens = tokens if tokens is not None else [set(lexical_tokens(t)) for t in texts]
@@ -235,7 +239,7 @@ def question_row(probs: np.ndarray, rows: np.ndarray, info: QuestionInfo | None 
     folded = fold(" ".join(texts))
     names = {fold(m.group()) for m in _CAPITALIZED.finditer(info.text)}
     numbers = set(_DIGITS.findall(info.text))
-    out[7:] = [len(focus & found) / len(focus) if focus else 1.0, len(pairs & found) / len(pairs) if pairs else 1.0,
+    out[7:14] = [len(focus & found) / len(focus) if focus else 1.0, len(pairs & found) / len(pairs) if pairs else 1.0,
                len(pairs & best_tokens) / len(pairs) if pairs else 1.0, float(bool(names)),
                _share_missing(names, folded), float(bool(numbers)), _share_missing(numbers, folded)]
     return out

@@ -311,8 +311,10 @@ def ablation(X: np.ndarray, y: np.ndarray, val: Examples, groups: dict[str, Sequ
 
 
 # What the answer decision may read: the candidates' scores only, or also how much of the question the retrieved
-# sentences contain at all; validation (value under the prior) picks one.
-ANSWER_INPUTS = {"scores": QUESTION_FEATURES[:7], "scores + question coverage": QUESTION_FEATURES}
+# sentences contain at all, and what the best one gets wrong (count noun, year, target); validation (value under
+# the prior) picks one.
+ANSWER_INPUTS = {"scores": QUESTION_FEATURES[:7], "scores + question coverage": QUESTION_FEATURES[:14],
+                 "scores + coverage + the best sentence's mismatches": QUESTION_FEATURES}
 
 SIGNAL_GROUPS = {
     "none (all signals)": (),
