@@ -220,29 +220,30 @@ def question_row(probs: np.ndarray, rows: np.ndarray, info: QuestionInfo | None 
     unmatched, while local-IDF coverage only ranks candidates against each other).
 
     `tokens`: the texts' `lexical_tokens` as sets, when the caller has them already."""
-    out = np.zeros(len(QUESTION_FEATURES), np.float32)
     if len(probs) == 0:
-        return out
+        return np.zeros(len(QUESTION_FEATURES), np.float32)
     order = np.argsort(-probs)
     best, second = order[0], order[1] if len(order) > 1 else order[0]
     col = {name: i for i, name in enumerate(FEATURES)}
-    out[:7] = [probs[best], probs[best] - probs[second], rows[:, col["sem"]].max(), rows[best, col["sem"]],
-               rows[:, col["lex_cov"]].max(), rows[best, col["lex_cov"]], rows[best, col["word_cov"]]]
-    # What the best sentence gets wrong about the question: the thing counted, the year, achieved vs target.
-    out[14:] = [float(bool(info and info.count_noun) and not rows[best, col["count_ok"]]),
-                rows[best, col["year_mismatch"]], rows[best, col["target_clash"]]]
-    if info is None or not texts:
-        return out
-    tokens = tokens if tokens is not None else [set(lexical_tokens(t)) for t in texts]
-    found, best_tokens = set().union(*tokens), tokens[best]
-    focus, pairs = set(info.focus), set(info.focus_pairs)
-    folded = fold(" ".join(texts))
-    names = {fold(m.group()) for m in _CAPITALIZED.finditer(info.text)}
-    numbers = set(_DIGITS.findall(info.text))
-    out[7:14] = [len(focus & found) / len(focus) if focus else 1.0, len(pairs & found) / len(pairs) if pairs else 1.0,
-               len(pairs & best_tokens) / len(pairs) if pairs else 1.0, float(bool(names)),
-               _share_missing(names, folded), float(bool(numbers)), _share_missing(numbers, folded)]
-    return out
+    v = {"best_p": probs[best], "p_gap": probs[best] - probs[second], "max_sem": rows[:, col["sem"]].max(),
+         "best_sem": rows[best, col["sem"]], "max_lex": rows[:, col["lex_cov"]].max(),
+         "best_lex": rows[best, col["lex_cov"]], "best_word_cov": rows[best, col["word_cov"]],
+         # What the best sentence gets wrong about the question: the thing counted, the year, achieved vs target.
+         "best_count_missing": float(bool(info and info.count_noun) and not rows[best, col["count_ok"]]),
+         "best_year_mismatch": rows[best, col["year_mismatch"]], "best_target_clash": rows[best, col["target_clash"]]}
+    if info is not None and texts:
+        tokens = tokens if tokens is not None else [set(lexical_tokens(t)) for t in texts]
+        found, best_tokens = set().union(*tokens), tokens[best]
+        focus, pairs = set(info.focus), set(info.focus_pairs)
+        folded = fold(" ".join(texts))
+        names = {fold(m.group()) for m in _CAPITALIZED.finditer(info.text)}
+        numbers = set(_DIGITS.findall(info.text))
+        v.update(focus_found=len(focus & found) / len(focus) if focus else 1.0,
+                 pairs_found=len(pairs & found) / len(pairs) if pairs else 1.0,
+                 best_pairs_found=len(pairs & best_tokens) / len(pairs) if pairs else 1.0,
+                 names_asked=float(bool(names)), names_missing=_share_missing(names, folded),
+                 numbers_asked=float(bool(numbers)), numbers_missing=_share_missing(numbers, folded))
+    return np.array([v.get(f, 0.0) for f in QUESTION_FEATURES], np.float32)
 
 
 # "đạt tối thiểu 10%", "ít nhất 50%": a floor is how a plan states its target, never how a result is reported.
