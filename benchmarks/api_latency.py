@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from .common import Stopwatch, log, machine_info, pct, table
-from .processes import ROOT, child_env, free_port, peak_rss_mb, rss_now_mb, stop_process, wait_http
+from .processes import ROOT, child_env, free_port, peak_rss_mb, post_json, rss_now_mb, stop_process, wait_http
 
 DEV_QA = ROOT.parent / "shared" / "eval" / "dev_qa.jsonl"
 # Province questions written from the index's articles: templates a reader of provincial news asks.
@@ -341,22 +341,6 @@ API_QUESTIONS = ["Đồng Tháp có bao nhiêu dịch vụ công trực tuyến 
                  "Năng suất lao động của Tiền Giang và Bến Tre được đặt mục tiêu tăng bao nhiêu mỗi năm?"]
 
 
-def _post(url: str, body: dict, auth: tuple[str, str] | None = None, timeout: float = 120) -> tuple[int, dict]:
-    import base64
-    import urllib.error
-    import urllib.request
-
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    if auth:
-        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
 def run_api(args) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -380,7 +364,7 @@ def run_api(args) -> dict:
         gradio = Client(url + "/", verbose=False)
         for q in API_QUESTIONS:  # warm-up of both processes (model, store, catalog pages, Gradio's queue)
             svc.ask(q)
-            _post(f"{url}/api/ask", {"question": q})
+            post_json(f"{url}/api/ask", {"question": q})
             gradio.predict(q, api_name="/ask")
         times = {"in-process Service.ask": [], "POST /api/ask": [], "Gradio /ask": []}
         server_ms = []
@@ -394,7 +378,7 @@ def run_api(args) -> dict:
                     if name.startswith("in-process"):
                         svc.ask(q)
                     elif name.startswith("POST"):
-                        status, body = _post(f"{url}/api/ask", {"question": q})
+                        status, body = post_json(f"{url}/api/ask", {"question": q})
                         errors += status != 200
                         server_ms.append(body.get("timings_ms", {}).get("total", 0.0))
                     else:
@@ -415,7 +399,7 @@ def run_api(args) -> dict:
                     q = API_QUESTIONS[(c + j) % len(API_QUESTIONS)]
                     t = time.perf_counter()
                     try:
-                        status, body = _post(f"{url}/api/ask", {"question": q})
+                        status, body = post_json(f"{url}/api/ask", {"question": q})
                         ok = status == 200 and body.get("question") == q
                     except Exception:
                         ok = False

@@ -5,6 +5,8 @@ through `App`). The test suite has its own helpers in tests/support.
 """
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import subprocess
@@ -86,6 +88,19 @@ def peak_rss_mb(pid: int | None = None) -> float | None:
 def rss_now_mb(pid: int | None = None) -> float | None:
     """Current resident memory (VmRSS) of a process in MB."""
     return proc_status_mb("VmRSS", pid)
+
+
+def post_json(url: str, body: dict, auth: tuple[str, str] | None = None, timeout: float = 120) -> tuple[int, dict]:
+    """POST a JSON body (optionally with HTTP basic auth); (status, parsed JSON reply), HTTP errors included."""
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
 
 
 class App:

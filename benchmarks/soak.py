@@ -17,10 +17,9 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from .processes import ROOT, App, child_env
+from .processes import ROOT, App, child_env, post_json
 
 WARM_ROUNDS = 5  # hand-set: the first rounds pay one-off costs (byte code, caches, allocator arenas)
 WINDOW = 10  # hand-set: rounds per median, enough to smooth the round-to-round swing seen in a 50-round run
@@ -29,10 +28,10 @@ QUESTION = "Kinh tế số Tiền Giang chiếm bao nhiêu phần trăm GRDP?"
 
 
 def _ask(url: str) -> dict:
-    req = urllib.request.Request(url + "api/ask", data=json.dumps({"question": QUESTION}).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return json.loads(r.read())
+    status, body = post_json(url + "api/ask", {"question": QUESTION})
+    if status != 200:
+        raise RuntimeError(f"/api/ask answered {status}: {body}")
+    return body
 
 
 def _index(corpus: Path, index: Path, *extra: str) -> tuple[str, float]:

@@ -69,8 +69,8 @@ def figure_status(text: str, f: figs.Figure, article_date: str = "") -> tuple[st
     before = [m.group() for m in _YEAR.finditer(text, max(clause_start, 0), f.start)]
     # "9/63, tăng 8 bậc so với năm 2021": the year a figure is compared with is not its year; and in "10% GRDP và
     # 30% vào năm 2030" the year after the next figure is that figure's.
-    stop = min([_clause_end(text, f.end)] + [g.start for g in figs.extract_figures(text)
-                                              if g.start >= f.end and g.is_quantity])
+    end = _clause_end(text, f.end)
+    stop = min([end] + [f.end + g.start for g in figs.extract_figures(text[f.end:end]) if g.is_quantity])
     after = [m.group() for m in _YEAR.finditer(text, f.end) if m.start() < stop
              and not _COMPARED.search(fold(text[max(f.end, m.start() - COMPARED_WINDOW):m.start()]))]
     year = before[-1] if before else after[0] if after else ""

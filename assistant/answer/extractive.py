@@ -108,7 +108,7 @@ class ExtractiveAnswerer:
         best = max(pool, key=lambda s: s.score)
         basis = decide_on or pool
         if not self._active.should_answer(np.array([s.score for s in basis]), np.stack([s.row for s in basis]), info,
-                                          [s.text for s in basis]):
+                                          [s.text for s in basis], [s.tokens for s in basis]):
             return []
         out = [best]
         if not single:

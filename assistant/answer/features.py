@@ -84,6 +84,7 @@ class Span:
     coverage: float = 0.0  # weighted share of the question's topical terms found in the span
     word_coverage: float = 0.0  # share of the question's topical words (not pairs) in the span
     pair_hits: int = 0
+    tokens: frozenset[str] = frozenset()  # its folded lexical tokens (question_row reads them again)
     score: float = 0.0  # the selector's probability that this span answers
     row: np.ndarray | None = None  # its FEATURES row, once scored
 
@@ -113,7 +114,7 @@ def candidate_spans(hits: Sequence[Hit]) -> list[Span]:
 
 def lexical_coverage(info: QuestionInfo, spans: Sequence[Span]) -> None:
     """Set each span's coverage of the question's focus terms, weighted by a local IDF."""
-    token_sets = [set(lexical_tokens(s.text)) for s in spans]
+    token_sets = [frozenset(lexical_tokens(s.text)) for s in spans]
     n = len(spans)
     weights: dict[str, float] = {}
     for t in info.focus + info.focus_pairs:
@@ -123,6 +124,7 @@ def lexical_coverage(info: QuestionInfo, spans: Sequence[Span]) -> None:
     total = sum(weights.values()) or 1.0
     words = sum(weights[t] for t in info.focus)
     for s, ts in zip(spans, token_sets):
+        s.tokens = ts
         s.coverage = sum(w for t, w in weights.items() if t in ts) / total
         s.pair_hits = sum(1 for t in info.focus_pairs if t in ts)
         s.word_coverage = sum(weights[t] for t in info.focus if t in ts) / words if words else 0.0
@@ -202,10 +204,14 @@ _STRONG_ACHIEVED = re.compile(r"\b(?:da dat|dat duoc|hien co|hien nay|da co|da d
                               r"|vua qua|da trien khai|xep thu|xep hang|dung thu|tang len)\b")
 
 
-QUESTION_FEATURES = ("best_p", "p_gap", "max_sem", "best_sem", "max_lex", "best_lex", "best_word_cov",
-                     "focus_found", "pairs_found", "best_pairs_found", "names_asked", "names_missing",
-                     "numbers_asked", "numbers_missing", "best_count_missing", "best_year_mismatch",
-                     "best_target_clash")
+# The answer decision's inputs, in three groups the training script compares (train_selector.ANSWER_INPUTS):
+# the candidates' scores; how much of the question the retrieved sentences contain at all; what the best one
+# gets wrong.
+SCORE_INPUTS = ("best_p", "p_gap", "max_sem", "best_sem", "max_lex", "best_lex", "best_word_cov")
+COVERAGE_INPUTS = ("focus_found", "pairs_found", "best_pairs_found", "names_asked", "names_missing",
+                   "numbers_asked", "numbers_missing")
+MISMATCH_INPUTS = ("best_count_missing", "best_year_mismatch", "best_target_clash")
+QUESTION_FEATURES = SCORE_INPUTS + COVERAGE_INPUTS + MISMATCH_INPUTS
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -214,7 +220,7 @@ def _share_missing(wanted: set[str], text: str) -> float:
 
 
 def question_row(probs: np.ndarray, rows: np.ndarray, info: QuestionInfo | None = None,
-                 texts: Sequence[str] = (), tokens: Sequence[set[str]] | None = None) -> np.ndarray:
+                 texts: Sequence[str] = (), tokens: Sequence[frozenset[str]] | None = None) -> np.ndarray:
     """What decides whether to answer at all: how sure the best sentence is, how close any comes, and how much
     of the question the retrieved sentences contain at all (a left-out article leaves its names and word pairs
     unmatched, while local-IDF coverage only ranks candidates against each other).
@@ -232,7 +238,7 @@ def question_row(probs: np.ndarray, rows: np.ndarray, info: QuestionInfo | None 
          "best_count_missing": float(bool(info and info.count_noun) and not rows[best, col["count_ok"]]),
          "best_year_mismatch": rows[best, col["year_mismatch"]], "best_target_clash": rows[best, col["target_clash"]]}
     if info is not None and texts:
-        tokens = tokens if tokens is not None else [set(lexical_tokens(t)) for t in texts]
+        tokens = tokens if tokens is not None else [frozenset(lexical_tokens(t)) for t in texts]
         found, best_tokens = set().union(*tokens), tokens[best]
         focus, pairs = set(info.focus), set(info.focus_pairs)
         folded = fold(" ".join(texts))

@@ -51,7 +51,7 @@ class SentenceSelector:
     answer_model: dict | None = None
 
     def should_answer(self, probs: np.ndarray, rows: np.ndarray, info: QuestionInfo | None = None,
-                      texts: Sequence[str] = (), tokens: Sequence[set[str]] | None = None) -> bool:
+                      texts: Sequence[str] = (), tokens: Sequence[frozenset[str]] | None = None) -> bool:
         """Answer when the question-level model (or, without one, the best probability) reaches its threshold."""
         if len(probs) == 0 or probs.max() <= 0:
             return False

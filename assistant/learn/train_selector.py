@@ -31,7 +31,8 @@ from typing import Sequence
 
 import numpy as np
 
-from assistant.answer.features import FEATURES, QUESTION_FEATURES, candidate_spans, eligible, featurize, question_row
+from assistant.answer.features import (COVERAGE_INPUTS, FEATURES, QUESTION_FEATURES, SCORE_INPUTS, candidate_spans,
+                                       eligible, featurize, question_row)
 from assistant.answer.selector import DEFAULT_ARTIFACT, SentenceSelector
 from assistant.config import Settings
 from assistant.indexing.sentence_vectors import chunk_sentences
@@ -70,11 +71,11 @@ class Examples:
         self.T.append(T), self.question.append(question)
         self.article.append(article)
 
-    def questions(self) -> list[tuple[QuestionInfo, list[str], list[set[str]]]]:
+    def questions(self) -> list[tuple[QuestionInfo, list[str], list[frozenset[str]]]]:
         """Per question: its analysis, candidate texts and their token sets (computed once: the answer model's
         inputs are read for every variant fitted)."""
         if len(self._questions) != len(self.question):
-            self._questions = [(analyze(q), list(t), [set(lexical_tokens(x)) for x in t])
+            self._questions = [(analyze(q), list(t), [frozenset(lexical_tokens(x)) for x in t])
                                for q, t in zip(self.question, self.T)]
         return self._questions
 
@@ -313,7 +314,7 @@ def ablation(X: np.ndarray, y: np.ndarray, val: Examples, groups: dict[str, Sequ
 # What the answer decision may read: the candidates' scores only, or also how much of the question the retrieved
 # sentences contain at all, and what the best one gets wrong (count noun, year, target); validation (value under
 # the prior) picks one.
-ANSWER_INPUTS = {"scores": QUESTION_FEATURES[:7], "scores + question coverage": QUESTION_FEATURES[:14],
+ANSWER_INPUTS = {"scores": SCORE_INPUTS, "scores + question coverage": SCORE_INPUTS + COVERAGE_INPUTS,
                  "scores + coverage + the best sentence's mismatches": QUESTION_FEATURES}
 
 SIGNAL_GROUPS = {
@@ -410,6 +411,7 @@ def _without(ex: Examples, names: Sequence[str]) -> Examples:
     cols = [FEATURES.index(f) for f in names]
     out = Examples()
     out.extend(ex)
+    out._questions = ex.questions()  # the texts are the same: analyse them once
     out.X = [x.copy() for x in ex.X]
     for x in out.X:
         x[:, cols] = 0.0
