@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     out = {"command": "python -m benchmarks.cross_encoder_trial " + " ".join(argv or sys.argv[1:]),
            "layers": args.layers, "rank": RANK, "train_pairs": int(len(tl)), "val_pairs": int(len(vl)),
            "selector_on_same_candidates": report(sel_scores, vl, vg, answerable), "variants": {}}
-    st = load_embeddings(Settings.from_env({"ASSISTANT_EMBEDDING_DTYPE": "fp32"})).model
+    st = load_embeddings(Settings.from_env({"ASSISTANT_EMBEDDING_DTYPE": "fp32",
+                                            "ASSISTANT_EMBEDDING_RUNTIME": "torch"})).model
     for variant in args.variants:
         pooling, lr = variant.split(":")
         body, head = model(st[0].auto_model, args.layers)

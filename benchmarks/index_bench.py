@@ -239,7 +239,7 @@ def build_and_encode(folder: Path, rows: list[dict], emb, batch_steps: bool = Tr
         out["ratio_build_vs_encode_steps"] = round(out["build_chunks_per_s"] / out["encode_steps_chunks_per_s"], 3)
     enc = build["breakdown_s"].get("encode", 0.0)
     out["build_share_in_encode"] = round(enc / build["seconds"], 3) if build["seconds"] else None
-    tok = sum(len(emb.model.tokenizer(emb.passage_prefix + t)["input_ids"]) for t in texts)
+    tok = sum(emb.token_count(t) for t in texts)
     out["mean_tokens_per_chunk"] = round(tok / max(len(texts), 1), 1)
     return out
 

@@ -30,5 +30,6 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
 fi
 
 .venv/bin/python -m assistant.indexing.embed.model_convert
-# A traced copy of the model lets a small `python -m assistant index` skip sentence-transformers (~8 s).
-.venv/bin/python -m assistant.indexing.embed.traced_encoder
+# The encoder every path runs: the model converted for OpenVINO with int8 weights (no torch at run time).
+.venv/bin/python -m assistant.indexing.embed.openvino_encoder
+rm -rf models/multilingual-e5-small/traced  # the TorchScript copy of versions before the OpenVINO encoder

@@ -50,7 +50,7 @@ def run_cli(subprocess_env):
 
 @pytest.fixture(scope="session")
 def embeddings():
-    """The real embedder with the default settings (bf16 where the CPU has it), loaded once."""
+    """The real embedder with the default settings (OpenVINO; bf16 where the CPU has it), loaded once."""
     from assistant.config import Settings
     from assistant.indexing.embed.embeddings import load_embeddings
 
@@ -58,10 +58,18 @@ def embeddings():
 
 
 @pytest.fixture(scope="session")
+def torch_embeddings():
+    """The sentence-transformers (torch) fallback encoder, as ASSISTANT_EMBEDDING_RUNTIME=torch loads it."""
+    from assistant.config import Settings
+    from assistant.indexing.embed.embeddings import load_embeddings
+
+    return load_embeddings(Settings.from_env({}, embedding_runtime="torch"))
+
+
+@pytest.fixture(scope="session")
 def token_count(embeddings):
     """Tokens e5 sees for a chunk, counted with the model's own tokenizer (as the indexer does)."""
-    tok = embeddings.model.tokenizer
-    return lambda text: len(tok(text, add_special_tokens=False)["input_ids"]) + 2
+    return lambda text: embeddings.count_tokens(text) + 2
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +107,6 @@ class RecordingEmbeddings:
 
     def __init__(self, inner):
         self.inner = inner
-        self.model = inner.model
         self.fingerprint = inner.fingerprint
         self.passages: list[str] = []
 

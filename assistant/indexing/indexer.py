@@ -24,13 +24,13 @@ from typing import Callable
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from assistant.indexing.embed import traced_encoder
 from assistant.ingest.articles import Article, ArticleError, article_id, corpus_files, parse_article, read_article_bytes
 from assistant.indexing.catalog import Catalog, IndexCorruptError
 from assistant.ingest.chunking import CHUNKER_VERSION, Chunker
 from assistant.types import Passage
 from assistant.config import Settings
-from assistant.indexing.embed.embeddings import SentenceEmbeddings, fingerprint_for, load_embeddings
+from assistant.indexing.embed.embeddings import SentenceEmbeddings, encoder_tag, fingerprint_for, load_embeddings
+from assistant.indexing.embed.tokenizer import has_tokenizer, model_tokenizer
 from assistant.indexing.lexical import LEXICAL_VERSION
 from assistant.indexing.sentence_vectors import SentenceVectors, warm
 from assistant.indexing.quarantine import quarantine
@@ -41,7 +41,6 @@ from assistant.indexing.summary import BuildSummary
 log = logging.getLogger("assistant")
 LOCK_FILE = "build.lock"
 EMBED_STEP = 128  # chunks per encode call: progress moves and vectors reach Chroma in small steps
-TRACED_MAX_CHUNKS = 256  # up to this many chunks a fresh CLI build embeds with the traced model
 EMBED_WINDOW = 1024  # chunks (whole articles) sorted by length together, so batches carry little padding
 ProgressFn = Callable[[str, int, int], None]
 
@@ -173,10 +172,10 @@ class Indexer:
                                  drop_old_collections="1" if model_changed else
                                  catalog.get_meta("drop_old_collections", "0"))
 
-        # The runtime and precision are recorded but not part of the fingerprint: bf16 and fp32 vectors of one
-        # model agree to cosine > 0.995 (tests/integration/test_traced_encoder.py), well within what retrieval
-        # tells apart, so a precision change re-embeds nothing; a model or prefix change does.
-        encoder = f"torch-{traced_encoder.resolved_dtype(self.settings)}"
+        # The runtime and precision are recorded but not part of the fingerprint: torch bf16/fp32 and OpenVINO
+        # int8-weight vectors of one model agree to cosine > 0.995 (tests/integration/test_encoders.py), well
+        # within what retrieval tells apart, so a runtime change re-embeds nothing; a model or prefix change does.
+        encoder = encoder_tag(self.settings)
         if catalog.get_meta("encoder") not in ("", encoder):
             log.info("encoder %s -> %s: vectors of the same model are kept", catalog.get_meta("encoder"), encoder)
 
@@ -257,9 +256,9 @@ class Indexer:
     def _index(self, catalog: Catalog, store: VectorStore, todo: list[_Pending], summary: BuildSummary,
                progress: ProgressFn, reuse_vectors: bool) -> None:
         emb = self._embeddings
-        if emb is None and traced_encoder.is_current(self.settings):
-            # Passage with the bare tokenizer first: the chunk count decides which encoder to start.
-            count = traced_encoder.model_tokenizer(self.settings.embedding_model).count_tokens
+        if emb is None and has_tokenizer(self.settings.embedding_model):
+            # Chunk with the bare tokenizer: a build whose vectors are all reused never loads the model.
+            count = model_tokenizer(self.settings.embedding_model).count_tokens
         else:
             emb = self._embeddings = emb or load_embeddings(self.settings)
             count = emb.count_tokens
@@ -274,7 +273,7 @@ class Indexer:
             p.done = sum(c.chunk_id in reuse for c in p.chunks)
         summary.reused = len(reuse)
         total = sum(len(p.chunks) for p in todo) - len(reuse)
-        emb = _OnFirstUse(lambda: self._encoder(total))  # nothing to embed (all reused): no model is loaded
+        emb = _OnFirstUse(self._encoder)  # nothing to embed (all reused): no model is loaded
         with catalog.transaction() as conn:
             catalog.set_meta(conn, writing="1")  # vectors are about to exist before their catalog rows
         bar = tqdm(total=total, unit="đoạn", desc="Nhúng", disable=not self.show_progress, leave=False)
@@ -304,13 +303,10 @@ class Indexer:
         if self.settings.sentence_vectors == "build":
             self._warm_sentences(emb, [c.text for p in todo for c in p.chunks], progress)
 
-    def _encoder(self, total: int) -> SentenceEmbeddings:
-        """The model, loaded on first use for a job of `total` chunks."""
+    def _encoder(self) -> SentenceEmbeddings:
+        """The model, loaded on first use."""
         if self._embeddings is None:
-            # A fresh process with a small job: the traced model loads in ~2 s where sentence-transformers
-            # needs ~9 s; a large job amortizes that and runs on sentence-transformers itself.
-            emb = traced_encoder.load_traced(self.settings) if total <= TRACED_MAX_CHUNKS else None
-            self._embeddings = emb or load_embeddings(self.settings)
+            self._embeddings = load_embeddings(self.settings)
         return self._embeddings
 
     def _warm_sentences(self, emb, texts: list[str], progress: ProgressFn) -> None:

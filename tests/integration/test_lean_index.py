@@ -122,10 +122,10 @@ def test_reopen_closes_the_old_connection_once_its_calls_return(index_copy):
     assert store.closed_connections == 7
 
 
-def test_the_model_is_loaded_in_its_serving_precision(embeddings):
+def test_the_model_is_loaded_in_its_serving_precision(torch_embeddings):
     import torch
 
-    dtypes = {p.dtype for p in embeddings.model.parameters()}
+    dtypes = {p.dtype for p in torch_embeddings.model.parameters()}
     assert dtypes == {serving_dtype("auto")}
     assert serving_dtype("fp32") == torch.float32 and serving_dtype("bf16") == torch.bfloat16
 

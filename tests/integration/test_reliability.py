@@ -157,7 +157,7 @@ def test_questions_during_an_automatic_rebuild_are_not_answered_from_the_half_bu
         emb = real_load(settings)
 
         class Slow:
-            model, fingerprint = emb.model, emb.fingerprint
+            fingerprint = emb.fingerprint
             encode_queries = staticmethod(emb.encode_queries)
 
             @staticmethod

@@ -43,9 +43,9 @@ def reached():
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
-if point == "embed":  # either encoder: small builds run on the traced model, large ones on sentence-transformers
+if point == "embed":  # either encoder: OpenVINO by default, sentence-transformers with ASSISTANT_EMBEDDING_RUNTIME=torch
     from assistant.indexing.embed.embeddings import SentenceEmbeddings
-    from assistant.indexing.embed.traced_encoder import TracedEmbeddings
+    from assistant.indexing.embed.openvino_encoder import OpenVINOEmbeddings
     def hold(real_encode):
         def encode_passages(self, texts):
             hit = reached()
@@ -57,7 +57,7 @@ if point == "embed":  # either encoder: small builds run on the traced model, la
                 time.sleep(1)
             return out
         return encode_passages
-    for cls in (SentenceEmbeddings, TracedEmbeddings):
+    for cls in (SentenceEmbeddings, OpenVINOEmbeddings):
         cls.encode_passages = hold(cls.encode_passages)
 elif point == "upsert":
     from assistant.indexing.vectorstore import VectorStore

@@ -1,1 +1,1 @@
-"""Embedding: the sentence-transformers embedder, the fast traced encoder, model conversion."""
+"""Embedding: the model's tokenizer, the OpenVINO encoder (every path), the sentence-transformers one (fallback), model conversion."""

@@ -13,13 +13,16 @@ import os
 import re
 import unicodedata
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+
+if TYPE_CHECKING:
+    from assistant.indexing.embed.openvino_encoder import OpenVINOEmbeddings
 
 E5_QUERY_PREFIX = "query: "
 E5_PASSAGE_PREFIX = "passage: "
@@ -67,7 +70,7 @@ _SPACES = re.compile(r" {2,}")
 
 def model_normalize(text: str) -> str:
     """The normalizer of the model's tokenizer.json (NFKC, then whitespace), which the slow XLM-R tokenizer
-    sentence-transformers loads does not apply: without it "…" is <unk> there and "..." in the traced encoder.
+    sentence-transformers loads does not apply: without it "…" is <unk> there and "..." in the OpenVINO encoder.
 
     >>> model_normalize("lịch thông minh…  ²")
     'lịch thông minh... 2'
@@ -75,17 +78,12 @@ def model_normalize(text: str) -> str:
     return _SPACES.sub(" ", _SPACE.sub(" ", unicodedata.normalize("NFKC", text)))
 
 
-class SentenceEmbeddings(Embeddings):
-    """LangChain embeddings over a sentence-transformers model, adding e5 prefixes for the caller."""
+class PrefixedEmbeddings(Embeddings):
+    """LangChain embeddings that add the model's query/passage prefixes; subclasses give `_encode` (unit vectors)."""
 
-    def __init__(self, model, *, query_prefix: str, passage_prefix: str, batch_size: int = 32,
-                 fingerprint: str = ""):
-        self.model = model
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
-        self.batch_size = batch_size
-        self.fingerprint = fingerprint
-        self.dimension = int(model.get_embedding_dimension())
+    query_prefix: str
+    passage_prefix: str
+    dimension: int
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-normalized passage vectors, shape (n, dim), float32."""
@@ -102,6 +100,23 @@ class SentenceEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """LangChain hook: one query."""
         return self.encode_queries([text])[0].tolist()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SentenceEmbeddings(PrefixedEmbeddings):
+    """LangChain embeddings over a sentence-transformers model, adding e5 prefixes for the caller."""
+
+    def __init__(self, model, *, query_prefix: str, passage_prefix: str, batch_size: int = 32,
+                 fingerprint: str = "", encoder: str = "torch"):
+        self.model = model
+        self.encoder = encoder
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.batch_size = batch_size
+        self.fingerprint = fingerprint
+        self.dimension = int(model.get_embedding_dimension())
 
     def token_count(self, text: str) -> int:
         """Tokens the model sees for a passage, prefix and special tokens included."""
@@ -123,13 +138,48 @@ class SentenceEmbeddings(Embeddings):
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
 
 
-def load_embeddings(settings: Settings) -> SentenceEmbeddings:
-    """The configured embedder; the model itself is loaded once per process and shared."""
+def load_embeddings(settings: Settings) -> "SentenceEmbeddings | OpenVINOEmbeddings":
+    """The configured embedder (ASSISTANT_EMBEDDING_RUNTIME); its model is loaded once per process and shared."""
+    if resolved_runtime(settings) == "openvino":
+        from assistant.indexing.embed.openvino_encoder import load_openvino
+
+        emb = load_openvino(settings)
+        if emb is None:
+            raise ModelNotFoundError(
+                f"chưa có bản OpenVINO của mô hình nhúng trong {Path(settings.embedding_model) / 'openvino'}; "
+                "hãy chạy lại bước cài đặt (./run.sh hoặc ./test.sh) hoặc đặt ASSISTANT_EMBEDDING_RUNTIME=torch")
+        return emb
     prefixes = prefixes_for(settings)
     model = _load_model(settings.embedding_model, settings.embedding_dtype)
     return SentenceEmbeddings(model, query_prefix=prefixes[0], passage_prefix=prefixes[1],
                               batch_size=settings.embedding_batch_size,
-                              fingerprint=model_fingerprint(settings.embedding_model) + f"|{prefixes!r}")
+                              fingerprint=model_fingerprint(settings.embedding_model) + f"|{prefixes!r}",
+                              encoder=encoder_tag(settings))
+
+
+def resolved_runtime(settings: Settings) -> str:
+    """openvino or torch: on "auto", OpenVINO when set-up's conversion of this model is current."""
+    if settings.embedding_runtime != "auto":
+        return settings.embedding_runtime
+    from assistant.indexing.embed.openvino_encoder import is_current
+
+    return "openvino" if is_current(settings) else "torch"
+
+
+def resolved_dtype(settings: Settings) -> str:
+    """bf16 or fp32: the precision the model runs in on this CPU for `settings`."""
+    if settings.embedding_dtype == "auto":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return settings.embedding_dtype
+
+
+def encoder_tag(settings: Settings) -> str:
+    """Runtime and precision of `load_embeddings(settings)`, without loading it: e.g. 'torch-bf16'."""
+    if resolved_runtime(settings) == "openvino":
+        from assistant.indexing.embed.openvino_encoder import encoder_tag as openvino_tag
+
+        return openvino_tag(settings)
+    return f"torch-{resolved_dtype(settings)}"
 
 
 def fingerprint_for(settings: Settings) -> str:
