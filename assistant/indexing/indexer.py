@@ -29,7 +29,7 @@ from assistant.indexing.catalog import Catalog, IndexCorruptError
 from assistant.ingest.chunking import CHUNKER_VERSION, Chunker
 from assistant.types import Passage
 from assistant.config import Settings
-from assistant.indexing.embed.embeddings import SentenceEmbeddings, encoder_tag, fingerprint_for, load_embeddings
+from assistant.indexing.embed.embeddings import PrefixedEmbeddings, encoder_tag, fingerprint_for, load_embeddings
 from assistant.indexing.embed.tokenizer import has_tokenizer, model_tokenizer
 from assistant.indexing.lexical import LEXICAL_VERSION
 from assistant.indexing.sentence_vectors import SentenceVectors, warm
@@ -96,7 +96,7 @@ def _reusable(store: VectorStore, todo: list[_Pending]) -> set[str]:
 class _OnFirstUse:
     """The encoder, loaded when something is first embedded (a build that reuses every vector loads none)."""
 
-    def __init__(self, load: Callable[[], SentenceEmbeddings]):
+    def __init__(self, load: Callable[[], PrefixedEmbeddings]):
         self._load = load
 
     def encode_passages(self, texts: list[str]):
@@ -113,7 +113,7 @@ class Indexer:
         # -> True
     """
 
-    def __init__(self, settings: Settings, *, embeddings: SentenceEmbeddings | None = None,
+    def __init__(self, settings: Settings, *, embeddings: PrefixedEmbeddings | None = None,
                  store: VectorStore | None = None, show_progress: bool = True):
         self.settings = settings
         self._embeddings = embeddings
@@ -303,7 +303,7 @@ class Indexer:
         if self.settings.sentence_vectors == "build":
             self._warm_sentences(emb, [c.text for p in todo for c in p.chunks], progress)
 
-    def _encoder(self) -> SentenceEmbeddings:
+    def _encoder(self) -> PrefixedEmbeddings:
         """The model, loaded on first use."""
         if self._embeddings is None:
             self._embeddings = load_embeddings(self.settings)

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.indexing.catalog import CATALOG_FILE, Catalog, IndexCorruptError
-from assistant.indexing.embed.embeddings import SentenceEmbeddings, fingerprint_for, load_embeddings
+from assistant.indexing.embed.embeddings import PrefixedEmbeddings, fingerprint_for, load_embeddings
 from assistant.indexing.vectorstore import VectorStore, embedded_store_missing
 
 
 class IndexReader:
     """Thread-safe read access to the catalog and vectors, reloading when a build commits."""
 
-    def __init__(self, settings: Settings, embeddings: SentenceEmbeddings | None = None):
+    def __init__(self, settings: Settings, embeddings: PrefixedEmbeddings | None = None):
         self.settings = settings
         self._path = Path(settings.index_dir) / CATALOG_FILE
         Catalog(settings.index_dir, create=False).close()  # fail early and clearly without an index

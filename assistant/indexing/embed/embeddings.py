@@ -13,16 +13,13 @@ import os
 import re
 import unicodedata
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
-
-if TYPE_CHECKING:
-    from assistant.indexing.embed.openvino_encoder import OpenVINOEmbeddings
 
 E5_QUERY_PREFIX = "query: "
 E5_PASSAGE_PREFIX = "passage: "
@@ -138,7 +135,7 @@ class SentenceEmbeddings(PrefixedEmbeddings):
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
 
 
-def load_embeddings(settings: Settings) -> "SentenceEmbeddings | OpenVINOEmbeddings":
+def load_embeddings(settings: Settings) -> PrefixedEmbeddings:
     """The configured embedder (ASSISTANT_EMBEDDING_RUNTIME); its model is loaded once per process and shared."""
     if resolved_runtime(settings) == "openvino":
         from assistant.indexing.embed.openvino_encoder import load_openvino
