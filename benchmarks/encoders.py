@@ -80,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
     base = Settings.from_env()
     encoders = {"torch": load_embeddings(base.replace(embedding_runtime="torch")),
                 "openvino": load_embeddings(base.replace(embedding_runtime="openvino"))}
-    ref = load_embeddings(base.replace(embedding_runtime="torch", embedding_dtype="fp32"))
     texts = passages(args.n)
     for emb in encoders.values():
         emb.encode_passages(texts[:32])  # warm-up: first-call allocations and graph set-up
@@ -91,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             vectors[name] = emb.encode_passages(texts)
             rates[name].append(len(texts) / (time.perf_counter() - t))
-    ref_vecs = vectors["torch"] if resolved_dtype(base) == "fp32" else ref.encode_passages(texts)
+    ref_vecs = vectors["torch"] if resolved_dtype(base) == "fp32" else \
+        load_embeddings(base.replace(embedding_runtime="torch", embedding_dtype="fp32")).encode_passages(texts)
     rows = {}
     for name, emb in encoders.items():
         cos = (vectors[name] * ref_vecs).sum(axis=1)

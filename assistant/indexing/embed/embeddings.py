@@ -78,9 +78,14 @@ def model_normalize(text: str) -> str:
 class PrefixedEmbeddings(Embeddings):
     """LangChain embeddings that add the model's query/passage prefixes; subclasses give `_encode` (unit vectors)."""
 
-    query_prefix: str
-    passage_prefix: str
-    dimension: int
+    def __init__(self, *, query_prefix: str, passage_prefix: str, batch_size: int, fingerprint: str,
+                 dimension: int, encoder: str):
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.batch_size = batch_size
+        self.fingerprint = fingerprint
+        self.dimension = dimension
+        self.encoder = encoder  # runtime and precision, as the index records it (encoder_tag)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-normalized passage vectors, shape (n, dim), float32."""
@@ -107,13 +112,9 @@ class SentenceEmbeddings(PrefixedEmbeddings):
 
     def __init__(self, model, *, query_prefix: str, passage_prefix: str, batch_size: int = 32,
                  fingerprint: str = "", encoder: str = "torch"):
+        super().__init__(query_prefix=query_prefix, passage_prefix=passage_prefix, batch_size=batch_size,
+                         fingerprint=fingerprint, dimension=int(model.get_embedding_dimension()), encoder=encoder)
         self.model = model
-        self.encoder = encoder
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
-        self.batch_size = batch_size
-        self.fingerprint = fingerprint
-        self.dimension = int(model.get_embedding_dimension())
 
     def token_count(self, text: str) -> int:
         """Tokens the model sees for a passage, prefix and special tokens included."""
@@ -150,7 +151,7 @@ def load_embeddings(settings: Settings) -> PrefixedEmbeddings:
     model = _load_model(settings.embedding_model, settings.embedding_dtype)
     return SentenceEmbeddings(model, query_prefix=prefixes[0], passage_prefix=prefixes[1],
                               batch_size=settings.embedding_batch_size,
-                              fingerprint=model_fingerprint(settings.embedding_model) + f"|{prefixes!r}",
+                              fingerprint=fingerprint_for(settings),
                               encoder=encoder_tag(settings))
 
 

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
-from assistant.indexing.embed.embeddings import PrefixedEmbeddings, model_fingerprint, prefixes_for, resolved_dtype
+from assistant.indexing.embed.embeddings import (PrefixedEmbeddings, fingerprint_for, model_fingerprint,
+                                                 prefixes_for, resolved_dtype)
 from assistant.indexing.embed.tokenizer import MAX_TOKENS, ModelTokenizer, has_tokenizer, model_tokenizer
 
 IR_DIR = "openvino"
@@ -83,14 +84,10 @@ class OpenVINOEmbeddings(PrefixedEmbeddings):
 
     def __init__(self, compiled, tokenizer: ModelTokenizer, *, query_prefix: str, passage_prefix: str,
                  batch_size: int, fingerprint: str, dimension: int, encoder: str):
+        super().__init__(query_prefix=query_prefix, passage_prefix=passage_prefix, batch_size=batch_size,
+                         fingerprint=fingerprint, dimension=dimension, encoder=encoder)
         self.compiled = compiled
         self.tokenizer = tokenizer
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
-        self.batch_size = batch_size
-        self.fingerprint = fingerprint
-        self.dimension = dimension
-        self.encoder = encoder
         self._local = threading.local()  # one infer request per thread: a request is not re-entrant
 
     def token_count(self, text: str) -> int:
@@ -146,7 +143,7 @@ def load_openvino(settings: Settings) -> OpenVINOEmbeddings | None:
     q, p = prefixes_for(settings)
     return OpenVINOEmbeddings(compiled, model_tokenizer(settings.embedding_model), query_prefix=q,
                               passage_prefix=p, batch_size=settings.embedding_batch_size,
-                              fingerprint=model_fingerprint(settings.embedding_model) + f"|{(q, p)!r}",
+                              fingerprint=fingerprint_for(settings),
                               dimension=int(record["dimension"]), encoder=encoder_tag(settings))
 
 
