@@ -2,7 +2,7 @@
 
 Its weights are fitted by `python -m assistant.learn.train_selector` on the train splits and chosen
 on validation (see the artifact's `trained` record and docs/answer_quality.md); nothing in it is set
-by hand. A linear model is read with numpy alone; a tree model needs scikit-learn.
+by hand. Both kinds of model, linear and boosted trees (`answer.trees`), are read with numpy alone.
 
 >>> sel = SentenceSelector.load()
 >>> probs = sel.predict(np.zeros((2, len(sel.features)), np.float32))
@@ -12,7 +12,6 @@ by hand. A linear model is read with numpy alone; a tree model needs scikit-lear
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from assistant.answer.features import FEATURES, QUESTION_FEATURES, question_row
+from assistant.answer.trees import TreeEnsemble
 from assistant.vi.question import QuestionInfo
 from assistant.errors import AssistantError
 
@@ -36,14 +36,14 @@ class SentenceSelector:
     """P(sentence answers the question) from a feature row; `threshold` decides whether to answer."""
 
     features: list[str]
-    kind: str  # "linear" | "pickle"
+    kind: str  # "linear" | "trees"
     threshold: float  # answer only when the best sentence's probability reaches it (fitted on train)
     second_ratio: float  # quote a second sentence whose probability is at least this share of the best
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
     coef: np.ndarray | None = None
     intercept: float = 0.0
-    model: Any = None
+    model: TreeEnsemble | None = None
     trained: dict = field(default_factory=dict)
     # The same decision without the semantic signals, for an answerer that has no embedding model.
     without_semantic: "SentenceSelector | None" = None
@@ -89,9 +89,14 @@ class SentenceSelector:
         if sel.kind == "linear":
             sel.mean, sel.scale = np.asarray(art["mean"], np.float32), np.asarray(art["scale"], np.float32)
             sel.coef, sel.intercept = np.asarray(art["coef"], np.float32), float(art["intercept"])
+        elif sel.kind == "trees":
+            try:
+                sel.model = TreeEnsemble.load(path.with_name(art["trees"]))
+            except (OSError, KeyError, ValueError) as exc:
+                raise SelectorError(f"không đọc được cây của mô hình chọn câu {path}: {exc}") from None
         else:
-            with open(path.with_name(art["pickle"]), "rb") as fh:
-                sel.model = pickle.load(fh)  # our own artifact, written by the training script
+            raise SelectorError(f"mô hình chọn câu {path} có kiểu lạ {sel.kind!r}; "
+                                "chạy lại `python -m assistant.learn.train_selector`")
         return sel
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
@@ -103,36 +108,34 @@ class SentenceSelector:
         if self.kind == "linear":
             z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
             return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
-        return self.model.predict_proba(rows)[:, 1].astype(np.float32)
+        return self.model.predict(rows).astype(np.float32)
 
-    def to_dict(self, pickles: dict[int, str] | None = None) -> dict[str, Any]:
-        """The JSON form (a tree model is named by its file in `pickles`, keyed by the selector's id)."""
+    def to_dict(self, tree_files: dict[int, str] | None = None) -> dict[str, Any]:
+        """The JSON form (a tree model is named by its file in `tree_files`, keyed by the selector's id)."""
         art: dict[str, Any] = {"features": self.features, "kind": self.kind, "threshold": self.threshold,
                                "second_ratio": self.second_ratio, "trained": self.trained}
         if self.kind == "linear":
             art.update(mean=self.mean.tolist(), scale=self.scale.tolist(), coef=self.coef.tolist(),
                        intercept=self.intercept)
         else:
-            art["pickle"] = (pickles or {}).get(id(self), "")
+            art["trees"] = (tree_files or {}).get(id(self), "")
         if self.answer_model is not None:
             art["answer_model"] = self.answer_model
         if self.without_semantic is not None:
-            art["without_semantic"] = self.without_semantic.to_dict(pickles)
+            art["without_semantic"] = self.without_semantic.to_dict(tree_files)
         return art
 
     def save(self, path: Path = DEFAULT_ARTIFACT) -> None:
-        """Write the artifact (JSON, plus a pickle beside it per tree model), atomically."""
+        """Write the artifact (JSON, plus an .npz of trees beside it per tree model), atomically."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        pickles: dict[int, str] = {}
+        tree_files: dict[int, str] = {}
         for suffix, sel in (("", self), ("-no-semantic", self.without_semantic)):
-            if sel is not None and sel.kind != "linear":
-                pkl = path.with_name(f"{path.stem}{suffix}.pkl")
-                tmp = pkl.with_suffix(".pkl.tmp")
-                tmp.write_bytes(pickle.dumps(sel.model))
-                tmp.replace(pkl)
-                pickles[id(sel)] = pkl.name
-        art = self.to_dict(pickles)
+            if sel is not None and sel.kind == "trees":
+                trees = path.with_name(f"{path.stem}{suffix}-trees.npz")
+                sel.model.save(trees)
+                tree_files[id(sel)] = trees.name
+        art = self.to_dict(tree_files)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(art, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         tmp.replace(path)

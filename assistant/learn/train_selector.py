@@ -8,8 +8,8 @@ by leaving each question's own article out of its retrieved passages (as if it w
 so the threshold learns when to abstain.
 
 Models tried: logistic regression (several C) and gradient-boosted trees; the one with the best
-validation top-1 selection accuracy is kept (ties go to the linear model: faster, no sklearn at
-run time). Whether to answer is a question-level logistic model of "answering would be right"
+validation top-1 selection accuracy is kept (ties go to the linear model: simpler and faster; trees
+are exported to numpy arrays, `answer.trees`, so neither needs scikit-learn at run time). Whether to answer is a question-level logistic model of "answering would be right"
 (answerable, and a gold sentence among the two quoted), with a threshold weighing right answers
 against right abstentions by the share of answerable questions among the questions users ask
 (`answerable_prior`); it and the second-sentence ratio are fitted on train and reported on val.
@@ -34,6 +34,7 @@ import numpy as np
 from assistant.answer.features import (COVERAGE_INPUTS, FEATURES, QUESTION_FEATURES, SCORE_INPUTS, candidate_spans,
                                        eligible, featurize, question_row)
 from assistant.answer.selector import DEFAULT_ARTIFACT, SentenceSelector
+from assistant.answer.trees import TreeEnsemble
 from assistant.config import Settings
 from assistant.indexing.sentence_vectors import chunk_sentences
 from assistant.learn.datasets import QAItem, SourceArticle, articles_hash, load, write_corpus
@@ -293,7 +294,8 @@ def _selector(name: str, model, threshold: float, ratio: float, trained: dict) -
                                 scale=np.where(scaler.scale_ > 0, scaler.scale_, 1.0).astype(np.float32),
                                 coef=lr.coef_[0].astype(np.float32), intercept=float(lr.intercept_[0]),
                                 trained=trained)
-    return SentenceSelector(list(FEATURES), "pickle", threshold, ratio, model=model, trained=trained)
+    return SentenceSelector(list(FEATURES), "trees", threshold, ratio, model=TreeEnsemble.from_sklearn(model),
+                            trained=trained)
 
 
 def ablation(X: np.ndarray, y: np.ndarray, val: Examples, groups: dict[str, Sequence[str]]) -> dict[str, float]:
@@ -441,7 +443,7 @@ def train(workdir: Path, out: Path, limit: int | None = None, command: str = "")
     X, y = train_ex.stacked()
     models = _fit_candidates(X, y)
     val_top1 = {n: round(top1_accuracy(_probs(m, val_ex), val_ex), 4) for n, m in models.items()}
-    # Ties (within 0.005, about one question in 200) go to a linear model: faster, no sklearn at run time.
+    # Ties (within 0.005, about one question in 200) go to a linear model: simpler and faster to evaluate.
     best = max(val_top1.values())
     simple = [n for n in val_top1 if n.startswith("logistic") and val_top1[n] >= best - 0.005]
     chosen = min(simple, key=lambda n: (-val_top1[n], n)) if simple else max(val_top1, key=val_top1.get)
