@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> dict:
         emb.encode_passages(WARM_UP_TEXTS)  # warm-up, not measured
     result["model_load_s"] = round(sw.seconds, 2)
     result["batch_size"] = emb.batch_size
-    result["dtype"] = str(next(emb.model.parameters()).dtype)
+    result["dtype"] = emb.encoder
 
     main_dir = work / f"n{n}"
     if args.ops_only:

@@ -287,8 +287,8 @@ def fit_ratio(probs: list[np.ndarray], ex: Examples, answered: Sequence[bool]) -
     return best
 
 
-def _selector(name: str, model, threshold: float, ratio: float, trained: dict) -> SentenceSelector:
-    if name.startswith("logistic"):
+def _selector(model, threshold: float, ratio: float, trained: dict) -> SentenceSelector:
+    if hasattr(model, "steps"):  # scaler + logistic regression
         scaler, lr = model.steps[0][1], model.steps[1][1]
         return SentenceSelector(list(FEATURES), "linear", threshold, ratio, mean=scaler.mean_.astype(np.float32),
                                 scale=np.where(scaler.scale_ > 0, scaler.scale_, 1.0).astype(np.float32),
@@ -450,7 +450,7 @@ def train(workdir: Path, out: Path, limit: int | None = None, command: str = "")
     val_probs = _probs(models[chosen], val_ex)
     candidates, answer_inputs = {}, {}
     for label, qf in ANSWER_INPUTS.items():
-        candidates[label] = c = _fitted_selector(chosen, models[chosen], list(FEATURES), train_ex, prior,
+        candidates[label] = c = _fitted_selector(models[chosen], list(FEATURES), train_ex, prior,
                                                  question_features=qf)
         o = outcomes(val_probs, val_ex, answered_by(c, val_probs, val_ex), c.second_ratio)
         answer_inputs[label] = {**o, "value_under_prior": prior * o["gold_in_quote"]
@@ -479,18 +479,18 @@ def train(workdir: Path, out: Path, limit: int | None = None, command: str = "")
 def _balanced_variant(model, train_ex: Examples, val_ex: Examples) -> dict:
     """Validation outcomes of the previous kind of answer decision, for comparison: a model of "answerable",
     its threshold fitted as if answerable and left-out questions were equally common."""
-    sel = _fitted_selector("", model, list(FEATURES), train_ex, 0.5, target="answerable")
+    sel = _fitted_selector(model, list(FEATURES), train_ex, 0.5, target="answerable")
     probs = _probs(model, val_ex)
     return outcomes(probs, val_ex, answered_by(sel, probs, val_ex), sel.second_ratio)
 
 
-def _fitted_selector(name: str, model, features: list[str], train_ex: Examples, prior: float,
+def _fitted_selector(model, features: list[str], train_ex: Examples, prior: float,
                      target: str = "right", question_features: Sequence[str] = QUESTION_FEATURES
                      ) -> SentenceSelector:
     """A selector around a fitted model: its answer model and second-sentence ratio fitted on train."""
     cols = [FEATURES.index(f) for f in features]
     probs = _probs(model, train_ex, cols)
-    sel = _selector(name, model, fit_threshold(probs, train_ex, prior), SECOND_RATIOS[-1], {})
+    sel = _selector(model, fit_threshold(probs, train_ex, prior), SECOND_RATIOS[-1], {})
     sel.features = features
     sel.answer_model = fit_answer_model(probs, train_ex, prior, target, question_features)
     answered = answered_by(sel, probs, train_ex)
@@ -517,7 +517,7 @@ def fit_without_semantic(X: np.ndarray, y: np.ndarray, train_ex: Examples, val_e
     cols = [FEATURES.index(f) for f in names]
     blank_train, blank_val = _without(train_ex, dropped), _without(val_ex, dropped)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(X[:, cols], y)
-    sel = _fitted_selector("logistic", model, names, blank_train, prior)
+    sel = _fitted_selector(model, names, blank_train, prior)
     sel.trained = {"validation": _validation(sel, model, blank_val, cols)}
     record["without_semantic"] = sel.trained["validation"]
     return sel

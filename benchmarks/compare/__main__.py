@@ -82,7 +82,7 @@ def measure(args: argparse.Namespace, argv: list[str] | None) -> dict:
     with Stopwatch() as sw:
         emb = load_embeddings(Settings.from_env())
         emb.encode_passages(WARM_UP_TEXTS)
-    res["model"] = {"load_s": round(sw.seconds, 1), "dtype": str(next(emb.model.parameters()).dtype),
+    res["model"] = {"load_s": round(sw.seconds, 1), "dtype": emb.encoder,
                     "batch_size": emb.batch_size, "fingerprint": emb.fingerprint}
     res["errors"] = {}
 

@@ -178,6 +178,8 @@ def test_conversion_is_skipped_when_current_and_forced_conversion_round_trips(tm
     assert not xml.is_symlink() and 50_000_000 < weights.stat().st_size < 200_000_000  # int8, not fp32 (470 MB)
     assert not list(xml.parent.parent.glob(f"{openvino_encoder.IR_DIR}.*")), "temporary folders are renamed away"
     assert openvino_encoder.is_current(settings)
+    cache = openvino_encoder.ir_dir(settings) / openvino_encoder.CACHE  # compiled at set-up: quick first questions
+    assert any(cache.iterdir()) and openvino_encoder._cache_dir(settings) == str(cache)
     fresh = openvino_encoder.load_openvino(settings)
     text = ["Đồng Tháp có 320 khóm, ấp đã thành lập tổ công nghệ số cộng đồng."]
     assert float(fresh.encode_passages(text)[0] @ embeddings.encode_passages(text)[0]) > 0.9999  # same weights

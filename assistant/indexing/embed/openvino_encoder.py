@@ -36,6 +36,7 @@ from assistant.indexing.embed.tokenizer import MAX_TOKENS, ModelTokenizer, has_t
 IR_DIR = "openvino"
 IR_NAME = "encoder-int8w"  # int8 weights (NNCF INT8_ASYM), fp32/bf16 activations
 RECORD = "encoder.json"
+CACHE = "cache"  # OpenVINO's compiled-model cache: a cold process compiles in ~0.3 s instead of ~1 s
 
 
 def ir_dir(settings: Settings) -> Path:
@@ -125,13 +126,21 @@ class OpenVINOEmbeddings(PrefixedEmbeddings):
 
 
 @functools.lru_cache(maxsize=2)
-def _compile(xml: str, precision: str):
-    """The compiled model, once per process and precision."""
+def _compile(xml: str, precision: str, cache_dir: str | None):
+    """The compiled model, once per process and precision (read from, or written to, `cache_dir` when given)."""
     import openvino as ov
 
+    core = ov.Core()
+    if cache_dir:
+        core.set_property({"CACHE_DIR": cache_dir})
     # LATENCY: one stream using every core, which is what a single question or a build batch wants.
-    return ov.Core().compile_model(xml, "CPU", {"INFERENCE_PRECISION_HINT": precision,
-                                                "PERFORMANCE_HINT": "LATENCY"})
+    return core.compile_model(xml, "CPU", {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"})
+
+
+def _cache_dir(settings: Settings) -> str | None:
+    """The compiled-model cache set-up made, when this process may write to it (a read-only install compiles)."""
+    cache = ir_dir(settings) / CACHE
+    return str(cache) if cache.is_dir() and os.access(cache, os.W_OK) else None
 
 
 def load_openvino(settings: Settings) -> OpenVINOEmbeddings | None:
@@ -139,7 +148,7 @@ def load_openvino(settings: Settings) -> OpenVINOEmbeddings | None:
     record = _current_record(settings)
     if record is None:
         return None
-    compiled = _compile(str(ir_dir(settings) / f"{IR_NAME}.xml"), precision_for(settings))
+    compiled = _compile(str(ir_dir(settings) / f"{IR_NAME}.xml"), precision_for(settings), _cache_dir(settings))
     q, p = prefixes_for(settings)
     return OpenVINOEmbeddings(compiled, model_tokenizer(settings.embedding_model), query_prefix=q,
                               passage_prefix=p, batch_size=settings.embedding_batch_size,
@@ -210,10 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(settings.embedding_model).is_dir():
         print(f"openvino encoder: {settings.embedding_model} is not a folder; skipped", file=sys.stderr)
         return 0
-    if is_current(settings) and "--force" not in (argv if argv is not None else sys.argv[1:]):
-        return 0
-    folder = export(settings)
-    print(f"set-up: converted the embedding model for OpenVINO with int8 weights ({folder})")
+    if not is_current(settings) or "--force" in (argv if argv is not None else sys.argv[1:]):
+        folder = export(settings)
+        print(f"set-up: converted the embedding model for OpenVINO with int8 weights ({folder})")
+    # Compile once into the cache, at the model's final path and this CPU's precision, so the first
+    # question of every later process is quick too (a second run finds the cache and returns at once).
+    (ir_dir(settings) / CACHE).mkdir(exist_ok=True)
+    load_openvino(settings)
     return 0
 
 
