@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     # What the model reads: the best sentences with neighbours and a worked example, or whole passages
     # (chosen on held-out questions by benchmarks/llm_backends.py: "sentences" halves the 1.5B model's flags).
     llm_prompt: LLMPrompt = "sentences"
+    # How many best sentences (each with its neighbours) the sentence prompt shows; chosen on 20 questions of the
+    # paraphrase tune split by benchmarks/llm_backends.py (1.5B model: 2 -> 14/20 right unflagged at p50 9.4 s,
+    # 4 -> 12/20 at 12.6 s, 8 -> 13/20 at 17.4 s; docs/llm_backends.json).
+    llm_prompt_sentences: int = Field(2, ge=1, le=30)
     # Vectors of the quotable sentences for the answer stage: made by each build ("build"), or when an answer
     # first needs them ("lazy": a build ~1.8x faster, measured by benchmarks/sentence_vectors_cost.py; the first
     # question about an article pays ~20 ms per 10 sentences instead).

@@ -2,11 +2,13 @@
 
 Starts llama.cpp's own HTTP server in-process with `xllamacpp.Server` on 127.0.0.1 (the 1.5B
 Qwen2.5-Coder GGUF of `./scripts/setup_local_llm.sh`, 2 threads, temperature 0), then asks the first
-N questions of the paraphrase *holdout* split (never tuned on) through `extractive` and through
-`openai` with each prompt style, and writes the comparison into `docs/answer_quality.md`
-(the section between the LLM markers) and `docs/llm_backends.json`.
+N questions (fact-checks aside, which never reach the model) of a split of our paraphrase file through
+`extractive` and through `openai` with each prompt, and writes the comparison into
+`docs/answer_quality.md` (the section between the LLM markers) and `docs/llm_backends.json`.
+Prompts are chosen on the `tune` split and reported on `holdout` (never tuned on).
 
-    .venv/bin/python -m benchmarks.llm_backends [--limit 16] [--styles sentences chunks] [--timeout 60]
+    .venv/bin/python -m benchmarks.llm_backends --split tune --limit 20 --sentences 2 4 8 --styles sentences chunks
+    .venv/bin/python -m benchmarks.llm_backends --split holdout --sentences 2 --styles sentences chunks
 
 Answers are cached per backend/style in --workdir (a stopped run resumes). Needs the local extra:
 `./scripts/setup_local_llm.sh`.
@@ -24,13 +26,14 @@ from pathlib import Path
 from assistant.app.pipeline import Assistant
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.learn import datasets as ds
-from benchmarks.answer_quality import LLM_BEGIN as BEGIN, LLM_END as END, answer_view, ensure_index, score_item, select
+from benchmarks.answer_quality import LLM_BEGIN as BEGIN, LLM_END as END, answer_view, ensure_index, score_item
 from tests.support.llm_server import LlamaCppServer
 
 DOCS = PROJECT_ROOT / "docs"
+SPLIT_NOTE = {"tune": " (prompts are chosen on it)", "holdout": " (never tuned on)"}
 
 
-def ask(items, settings: Settings, cache: Path, style: str | None) -> list[dict]:
+def ask(items, settings: Settings, cache: Path) -> list[dict]:
     """Raw answers (cached) for the items with this backend (and prompt style)."""
     done = {}
     if cache.exists():
@@ -42,7 +45,7 @@ def ask(items, settings: Settings, cache: Path, style: str | None) -> list[dict]
                 pass
     todo = [q for q in items if q.id not in done]
     if todo:
-        bot = Assistant(settings.replace(llm_prompt=style) if style else settings)
+        bot = Assistant(settings)
         with cache.open("a", encoding="utf-8") as fh:
             for i, q in enumerate(todo, 1):
                 t = time.perf_counter()
@@ -87,7 +90,7 @@ def render(results: dict, runs: dict) -> str:
         lines += [f"Command: `{meta['command'].strip()}`  ",
                   f"Run: {meta['when']}, model `{meta['model']}`, {LlamaCppServer.N_THREADS} threads, temperature 0, "
                   f"deadline {meta['timeout']} s, max_tokens {meta['max_tokens']}, "
-                  f"first {meta['limit']} questions of the paraphrase holdout split (never tuned on); "
+                  f"{meta['asked']} questions of the paraphrase {meta['split']} split{SPLIT_NOTE[meta['split']]}; "
                   f"load average {meta['load']} on {os.cpu_count()} CPUs.", ""]
     lines += ["`right_shown_first`: the answer the user sees first is right (a flagged or empty model answer is "
               "shown after the extractive one). `right_model_unflagged`: the model's own answer, unflagged, is right.",
@@ -115,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.answer.local.gguf import MODELS, prepare_model
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.llm_backends", description=__doc__.split("\n")[0])
-    ap.add_argument("--limit", type=int, default=16)
+    ap.add_argument("--split", default="holdout", choices=["tune", "holdout"])
+    ap.add_argument("--limit", type=int, default=None, help="the first N questions of the split (default: all)")
+    ap.add_argument("--sentences", type=int, nargs="+", default=[Settings().llm_prompt_sentences],
+                    help="best sentences the sentence prompt shows (each value is one run)")
     ap.add_argument("--styles", nargs="+", default=["sentences", "chunks"], choices=["sentences", "chunks"])
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/llm-backends"))
@@ -125,22 +131,30 @@ def main(argv: list[str] | None = None) -> int:
     base = Settings.from_env()
     model = prepare_model(model=MODELS[args.model])
     items, articles = ds.load("paraphrase", base)
-    asked = [q for q in select(items, "paraphrase", "holdout") if q.kind != "factcheck"][:args.limit]
+    # by the item's own split: the harness's select() asks every paraphrase and reports per split
+    asked = [q for q in items if q.split == args.split and q.kind != "factcheck"][:args.limit]
     corpus, index, _, _ = ensure_index(articles, args.workdir)
     settings = base.replace(corpus_dir=corpus, index_dir=index, llm_timeout=args.timeout)
-    results = {"extractive": summarize(asked, ask(asked, settings.replace(backend="extractive"),
-                                                  args.workdir / "extractive.jsonl", None))}
+    tag = f"{args.split}/{len(asked)}"
+    results = {f"{tag} extractive": summarize(asked, ask(asked, settings.replace(backend="extractive"),
+                                                         args.workdir / f"{args.split}-extractive.jsonl"))}
     with LlamaCppServer(model) as server:
         llm = settings.replace(backend="openai", llm_base_url=server.url, llm_model="local")
-        for style in args.styles:
-            raw = ask(asked, llm, args.workdir / f"openai-{args.model}-{style}.jsonl", style)
-            results[f"openai {args.model} ({style} prompt)"] = summarize(asked, raw)
+        runs_of = [("chunks", None) if st == "chunks" else (st, n) for st in args.styles
+                   for n in (args.sentences if st == "sentences" else [None])]
+        for style, n in runs_of:
+            name = style if n is None else f"{style}-{n}"
+            raw = ask(asked, llm.replace(llm_prompt=style, llm_prompt_sentences=n),
+                      args.workdir / f"{args.split}-openai-{args.model}-{name}.jsonl")
+            label = "whole passages" if n is None else f"{n} best sentences"
+            results[f"{tag} openai {args.model} ({label})"] = summarize(asked, raw)
     meta = {"command": "python -m benchmarks.llm_backends " + " ".join(argv or sys.argv[1:]),
             "when": time.strftime("%Y-%m-%d %H:%M"), "model": model.name, "timeout": args.timeout,
-            "max_tokens": settings.llm_max_tokens, "limit": args.limit, "load": round(os.getloadavg()[0], 2)}
-    path = DOCS / "llm_backends.json"  # runs of other models are kept: one table for all of them
+            "max_tokens": settings.llm_max_tokens, "split": args.split, "asked": len(asked),
+            "load": round(os.getloadavg()[0], 2)}
+    path = DOCS / "llm_backends.json"  # other runs are kept (other models, splits): one table for all of them
     old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    runs = {**old.get("runs", {}), args.model: meta}
+    runs = {**old.get("runs", {}), f"{args.model} {args.split}": meta}
     merged = {**old.get("results", {}), **results}
     path.write_text(json.dumps({"runs": runs, "results": merged}, ensure_ascii=False, indent=1) + "\n",
                     encoding="utf-8")

@@ -91,9 +91,28 @@ def _clause_end(text: str, pos: int) -> int:
     return min(ends) if ends else len(text)
 
 
+# A later quote's figure is stated first (and badged) only when its clause shares this many of the question's
+# words: one shared word is often a folded homograph ("đạt"/"đặt") beside an unrelated figure.
+MIN_SHARED_FOCUS = 2
+
+
+def _figure_year(info: QuestionInfo, s: Span) -> str:
+    f = key_figure(info, s.text)
+    return figure_status(s.text, f, s.hit.chunk.date)[0] if f is not None else ""
+
+
 def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, by_province: bool = False,
             note: str = "") -> Answer:
-    """Answer text: a figure-first line when a figure is asked, then each quote with [n]; one citation per chunk."""
+    """Answer text: a figure-first line when a figure is asked, then each quote with [n]; one citation per chunk.
+
+    When the question names a year, the quote whose figure is of that year comes first, and then only
+    figures of that year lead; a later quote's figure leads only when its clause names what was asked.
+    """
+    asked = question_years(info)
+    if asked and not by_province:  # stable: the selector's order otherwise
+        spans = sorted(spans, key=lambda s: _figure_year(info, s) not in asked)
+    first_in_year = bool(asked) and bool(spans) and _figure_year(info, spans[0]) in asked
+    focus = set(info.focus)
     citations: dict[str, Citation] = {}
     lines: list[str] = []
     leads: list[str] = []
@@ -117,8 +136,13 @@ def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, b
             quote = quote + "…"
         place = f"{c.province}: " if by_province and c.province else ""
         f = key_figure(info, s.text)
-        if f is not None and not by_province and first is not None and (f.kind, f.unit) != (first.kind, first.unit):
-            f = None  # a second quote's figure of another unit is another quantity, not a second answer
+        if f is not None and not by_province and first is not None:
+            before, after = figure_context(s.text, f)
+            year = figure_status(s.text, f, c.date)[0]
+            if ((f.kind, f.unit) != (first.kind, first.unit)  # another unit: another quantity, not a second answer
+                    or len(focus & (before | after)) < MIN_SHARED_FOCUS
+                    or (first_in_year and year not in asked)):
+                f = None
         first = first or f
         lead = ""
         if f is not None:

@@ -40,8 +40,6 @@ EXAMPLE = ("Ví dụ — NGUỒN: [1] … Năm 2021, kinh tế số chiếm 8,59
 REMINDER = ("TRẢ LỜI (1–3 câu; không nhắc lại câu hỏi; mỗi câu kết thúc bằng [n] của nguồn chứa thông tin đó; "
             f"nếu các nguồn không có câu trả lời, viết \"{ABSTAIN_PREFIX}\"):")
 MAX_SOURCE_CHARS = 1800
-# Sentence-window sources: the best-scored sentences of each passage with one neighbour on each side.
-BEST_SENTENCES_PER_SOURCE = 2
 
 
 def build_messages(question: str, hits: list[Hit], excerpts: dict[str, str] | None = None,
@@ -63,23 +61,38 @@ def build_messages(question: str, hits: list[Hit], excerpts: dict[str, str] | No
     return [("system", system), ("human", user)]
 
 
-def sentence_excerpts(spans: "Sequence[Span]", per_source: int = BEST_SENTENCES_PER_SOURCE) -> dict[str, str]:
-    """Per chunk: its `per_source` best-scored spans (features.Span) with one neighbour each side, in reading order."""
-    by_chunk: dict[str, list] = {}
-    for sp in spans:
-        by_chunk.setdefault(sp.hit.chunk.chunk_id, []).append(sp)
-    out = {}
-    for cid, group in by_chunk.items():
-        best = sorted(range(len(group)), key=lambda i: -group[i].score)[:per_source]
-        keep = sorted({j for i in best for j in (i - 1, i, i + 1) if 0 <= j < len(group)})
+def prompt_sources(spans: "Sequence[Span]", n_sentences: int, provinces: Sequence[str] = ()
+                   ) -> tuple[list[Hit], dict[str, str]]:
+    """The sources a sentence prompt shows: the `n_sentences` best-scored spans overall (and the best one about
+    each named province), each with one neighbour either side, grouped by chunk, the best chunk first.
+
+    Returns (the chunks, numbered in this order) and {chunk id: its excerpt in reading order}.
+    """
+    if n_sentences < 1:
+        raise ValueError(f"n_sentences must be >= 1, got {n_sentences!r}")
+    order = sorted(range(len(spans)), key=lambda i: (-spans[i].score, spans[i].hit_rank, i))
+    picked = order[:n_sentences]
+    for p in provinces:  # a comparison needs each province's sentence, however it scored
+        about = [i for i in order if p in spans[i].hit.chunk.provinces]
+        if about and not any(i in picked for i in about):
+            picked.append(about[0])
+    by_chunk: dict[str, list[int]] = {}
+    for i in picked:  # best first: the chunk of the best sentence becomes [1]
+        by_chunk.setdefault(spans[i].hit.chunk.chunk_id, []).append(i)
+    hits, excerpts = [], {}
+    for cid, best in by_chunk.items():
+        group = [j for j, sp in enumerate(spans) if sp.hit.chunk.chunk_id == cid]  # reading order
+        at = {i: group.index(i) for i in best}
+        keep = sorted({k for pos in at.values() for k in (pos - 1, pos, pos + 1) if 0 <= k < len(group)})
         parts, last = [], None
-        for j in keep:
-            if last is not None and j != last + 1:
+        for k in keep:
+            if last is not None and k != last + 1:
                 parts.append("…")
-            parts.append(group[j].text.strip())
-            last = j
-        out[cid] = " ".join(parts)
-    return out
+            parts.append(spans[group[k]].text.strip())
+            last = k
+        hits.append(spans[best[0]].hit)
+        excerpts[cid] = " ".join(parts)
+    return hits, excerpts
 
 
 def citations_for(hits: list[Hit]) -> list[Citation]:
@@ -133,6 +146,7 @@ class OpenAIAnswerer:
     def __init__(self, settings: Settings, ranker: "ExtractiveAnswerer | None" = None):
         """`ranker`: the extractive answerer, whose sentence scores pick the excerpts the model sees."""
         self.ranker = ranker
+        self._last: tuple | None = None  # (question key, its sources): stream() and finish() share them
         if not settings.llm_base_url or not settings.llm_model:
             raise LLMError("cần đặt ASSISTANT_LLM_BASE_URL và ASSISTANT_LLM_MODEL cho backend openai")
         from langchain_openai import ChatOpenAI
@@ -163,15 +177,25 @@ class OpenAIAnswerer:
         except Exception as exc:  # openai raises many transport/status types; all mean "no answer"
             raise LLMError(_describe(exc, self.settings.llm_base_url)) from None
 
+    def sources(self, info: QuestionInfo, hits: list[Hit]) -> tuple[list[Hit], dict[str, str] | None]:
+        """The numbered sources the model reads (and their excerpts): the same for the stream and the answer."""
+        if self.settings.llm_prompt != "sentences" or self.ranker is None:
+            return hits, None
+        key = (info.text, tuple(h.chunk.chunk_id for h in hits))
+        last = self._last
+        if last is None or last[0] != key:  # ranking costs tens of ms: done once per question
+            used = prompt_sources(self.ranker.rank(info, hits), self.settings.llm_prompt_sentences, info.provinces)
+            self._last = last = (key, used if used[0] else (hits, None))
+        return last[1]
+
     def messages(self, info: QuestionInfo, hits: list[Hit]) -> list[tuple[str, str]]:
         """The prompt for this question: ASSISTANT_LLM_PROMPT's best sentences (default) or whole passages."""
-        if self.settings.llm_prompt == "sentences" and self.ranker is not None:
-            return build_messages(info.text, hits, sentence_excerpts(self.ranker.rank(info, hits)), example=True)
-        return build_messages(info.text, hits)
+        used, excerpts = self.sources(info, hits)
+        return build_messages(info.text, used, excerpts, example=excerpts is not None)
 
     def finish(self, info: QuestionInfo, hits: list[Hit], text: str) -> Answer:
-        """A streamed reply as an (unverified) Answer."""
-        return to_answer(info, hits, text, "openai")
+        """A streamed reply as an (unverified) Answer, its [n] read against the sources the model was shown."""
+        return to_answer(info, self.sources(info, hits)[0], text, "openai")
 
     def run(self, info: QuestionInfo, hits: list[Hit]) -> Answer:
         """The full reply as an (unverified) Answer."""

@@ -70,6 +70,33 @@ def test_a_figure_question_is_answered_with_the_figure_first_and_its_status():
     assert all(f.verified and f.in_quote for f in a.figures if f.answers)
 
 
+def test_the_figure_of_the_asked_year_comes_first_and_alone_leads():
+    text = ("Tiền Giang phấn đấu đến năm 2025 kinh tế số chiếm 15% GRDP. "
+            "Năm 2021, kinh tế số Tiền Giang đạt 8,59% GRDP.")
+    hits = hits_for(text)
+    spans = candidate_spans(hits)
+    target, result = spans[0], spans[-1]  # the selector ranked the target first
+    a = verify_answer(compose(analyze("Năm 2021 kinh tế số chiếm bao nhiêu phần trăm GRDP của Tiền Giang?"),
+                              hits, [target, result]))
+    lines = a.answer.splitlines()
+    assert lines[0] == "8,59% (năm 2021, đã đạt) [1]" and "8,59%" in lines[1]
+    assert {f.text for f in a.figures if f.answers} == {"8,59%"}
+    # no year asked: both lead, in the selector's order
+    b = compose(analyze("Kinh tế số Tiền Giang chiếm bao nhiêu phần trăm GRDP?"), hits, [target, result])
+    assert b.answer.splitlines()[0] == "15% (năm 2025, mục tiêu) [1]; 8,59% (năm 2021, đã đạt) [1]"
+
+
+def test_a_second_quote_about_something_else_is_quoted_but_not_led_with():
+    hits = hits_for("Đóng góp của kinh tế số vào GRDP của tỉnh ước đạt 6,42%. "
+                    "Đến nay, 80% hoạt động chỉ đạo, điều hành được thực hiện trên nền tảng số.")
+    spans = candidate_spans(hits)
+    a = verify_answer(compose(analyze("Kinh tế số đóng góp bao nhiêu phần trăm GRDP của Đồng Tháp?"), hits,
+                              [spans[0], spans[-1]]))
+    assert a.answer.splitlines()[0].startswith("6,42%") and "80%" not in a.answer.splitlines()[0]
+    assert "80% hoạt động" in a.answer  # still quoted: the reader sees it, unbadged
+    assert {f.text for f in a.figures if f.answers} == {"6,42%"}
+
+
 def test_only_the_figures_that_answer_are_marked():
     text = "Tiền Giang có 12 huyện; tỷ lệ nộp thuế điện tử đạt hơn 84%."
     hits = hits_for(text)

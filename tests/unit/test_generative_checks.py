@@ -77,6 +77,10 @@ def test_states_fact_and_restates_on_their_own():
     assert states_fact("Đồng Tháp có 214 dịch vụ.") and not states_fact("Cụ thể như sau:")
     assert restates("Đồng Tháp có bao nhiêu dịch vụ công? [1]", "Đồng Tháp có bao nhiêu dịch vụ công trực tuyến?")
     assert not restates("Đồng Tháp có 214 dịch vụ công [1].", "Đồng Tháp có bao nhiêu dịch vụ công?")
+    # a number that counts nothing still answers "số mấy"; the question's own year does not
+    q = "Tỉnh ủy Tiền Giang ban hành nghị quyết số mấy về chuyển đổi số đến năm 2025?"
+    assert not restates("Tỉnh ủy Tiền Giang ban hành nghị quyết số 08 về chuyển đổi số đến năm 2025 [1].", q)
+    assert restates("Tỉnh ủy Tiền Giang ban hành nghị quyết về chuyển đổi số đến năm 2025 [1].", q)
 
 
 _piece = st.text(alphabet="abc đồ 12,%", min_size=1, max_size=20).map(str.strip).filter(bool)
@@ -129,3 +133,62 @@ def test_the_guard_hands_on_the_streams_own_error():
 def test_the_guard_refuses_a_deadline_that_is_not_positive():
     with pytest.raises(ValueError):
         ReplyGuard(0)
+
+
+# --- the sentence prompt: the best sentences overall, with their neighbours, the best source first -----------
+def _ranked(question: str, texts: list[str], provinces: tuple[str, ...]):
+    from assistant.answer.extractive import ExtractiveAnswerer
+    from assistant.types import Hit, Passage
+    from assistant.vi.question import analyze
+
+    hits = [Hit(Passage(f"c{i}", f"a{i}", 0, 0, len(t), t, title=f"Bài {i}", province=p), 1.0 - 0.1 * i, dense_rank=i)
+            for i, (t, p) in enumerate(zip(texts, provinces))]
+    info = analyze(question)
+    return info, hits, ExtractiveAnswerer().rank(info, hits)
+
+
+FILLER = ["Hội nghị diễn ra tại hội trường tỉnh ủy.", "Các đại biểu đã thảo luận sôi nổi.",
+          "Buổi làm việc kết thúc vào buổi chiều.", "Lãnh đạo các sở cùng tham dự."]
+
+
+def test_the_source_with_the_answering_sentence_comes_first_with_its_neighbours_only():
+    from assistant.answer.llm import prompt_sources
+
+    other = " ".join(FILLER)
+    answering = " ".join(FILLER[:2] + [DT] + FILLER[2:])
+    info, hits, spans = _ranked("Kinh tế số Đồng Tháp chiếm bao nhiêu phần trăm GRDP năm 2021?",
+                                [other, answering], ("Đồng Tháp", "Đồng Tháp"))
+    used, excerpts = prompt_sources(spans, 1)
+    assert [h.chunk.chunk_id for h in used] == ["c1"]  # retrieval ranked it second; the selector puts it first
+    assert excerpts["c1"] == " ".join([FILLER[1], DT, FILLER[2]])  # the sentence and one neighbour each side
+
+
+def test_each_named_province_gets_a_source_even_when_its_sentence_scores_low():
+    from assistant.answer.llm import prompt_sources
+
+    info, hits, spans = _ranked(QUESTION, [" ".join([TG] + FILLER), " ".join(FILLER[:3] + [DT])],
+                                ("Tiền Giang", "Đồng Tháp"))
+    used, excerpts = prompt_sources(spans, 1, info.provinces)
+    assert {h.chunk.province for h in used} == {"Tiền Giang", "Đồng Tháp"}
+    assert any("6,42%" in e for e in excerpts.values()) and any("8,59%" in e for e in excerpts.values())
+
+
+@given(st.lists(st.sampled_from(FILLER + [DT, TG]), min_size=1, max_size=8), st.integers(1, 6))
+def test_excerpts_are_verbatim_sentences_of_their_own_chunk_and_at_most_n_plus_neighbours(parts, n):
+    from assistant.answer.llm import prompt_sources
+
+    texts = [" ".join(parts), " ".join(reversed(parts))]
+    info, hits, spans = _ranked(QUESTION, texts, ("Tiền Giang", "Đồng Tháp"))
+    used, excerpts = prompt_sources(spans, n)
+    assert len({h.chunk.chunk_id for h in used}) == len(used) and set(excerpts) == {h.chunk.chunk_id for h in used}
+    for h in used:
+        shown = [p for p in excerpts[h.chunk.chunk_id].split(" … ")]
+        assert all(p in h.chunk.text for p in shown)
+    assert sum(len(e) for e in excerpts.values()) <= sum(len(t) for t in texts)
+
+
+def test_a_sentence_prompt_needs_at_least_one_sentence():
+    from assistant.answer.llm import prompt_sources
+
+    with pytest.raises(ValueError):
+        prompt_sources([], 0)
