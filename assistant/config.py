@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     # A short cited answer is 1-4 sentences, ~150 characters each, ~3 characters of Vietnamese per token: ~200.
     llm_max_tokens: int = Field(320, gt=0)
     # What the model reads: the best sentences with neighbours and a worked example, or whole passages
-    # (chosen on held-out questions by benchmarks/llm_backends.py: "sentences" halves the 1.5B model's flags).
+    # (chosen on 20 paraphrase tune questions by benchmarks/llm_backends.py, 1.5B model: 2 best sentences 14/20
+    # right unflagged and 3 flagged, whole passages 4/20 and 15 flagged).
     llm_prompt: LLMPrompt = "sentences"
     # How many best sentences (each with its neighbours) the sentence prompt shows; chosen on 20 questions of the
     # paraphrase tune split by benchmarks/llm_backends.py (1.5B model: 2 -> 14/20 right unflagged at p50 9.4 s,

@@ -1,4 +1,4 @@
-"""The generative backend against a real llama.cpp server, beside the extractive one, on held-out questions.
+"""The generative backend against a real llama.cpp server, beside the extractive one, on our paraphrase questions.
 
 Starts llama.cpp's own HTTP server in-process with `xllamacpp.Server` on 127.0.0.1 (the 1.5B
 Qwen2.5-Coder GGUF of `./scripts/setup_local_llm.sh`, 2 threads, temperature 0), then asks the first

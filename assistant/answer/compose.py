@@ -189,6 +189,13 @@ def coverage_note(provinces: Sequence[str]) -> str:
             "không phải bảng xếp hạng toàn quốc.")
 
 
+def missing_note(provinces: Sequence[str]) -> str:
+    """The line of a comparison for the named provinces none of whose retrieved sentences answers
+    (asked on its own, a province gets passages of its own: the line says so)."""
+    names = ", ".join(provinces)
+    return f"Chưa tìm thấy câu trả lời cho {names} trong các đoạn tìm được; hãy hỏi riêng về {names}."
+
+
 def _starts_sentence(text: str, pos: int) -> bool:
     before = text[:pos].rstrip(" \t")
     return not before or before[-1] in ".!?…\n:”\""

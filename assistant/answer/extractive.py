@@ -20,11 +20,11 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from assistant.answer.compose import (abstention, asks_superlative, asks_which_place, compose, coverage_note,
-                                      year_note)
+                                      missing_note, year_note)
 from assistant.answer.features import Span, candidate_spans, eligible, featurize, question_years, sentence_cues
 from assistant.answer.selector import SentenceSelector
 from assistant.types import Answer, Hit
-from assistant.vi.question import QuestionInfo
+from assistant.vi.question import QuestionInfo, about_one_province, analyze
 
 UNIT_EPS = 1e-12  # guards the division of an all-zero vector
 # Hand-set: the result (or target) that completes a figure answer may be half as likely as a second sentence,
@@ -71,12 +71,39 @@ class ExtractiveAnswerer:
         if info.provinces and not _covers_provinces(info, hits):
             missing = ", ".join(p for p in info.provinces if not any(p in h.chunk.provinces for h in hits))
             return abstention(info, hits, missing)
-        spans = self.rank(info, hits)
         ranking = asks_superlative(info) and not info.provinces
         by_place = len(info.provinces) > 1 or ranking or (asks_which_place(info) and not info.provinces)
         if len(info.provinces) > 1:
-            groups = [[p] for p in info.provinces]
-        elif by_place:  # "tỉnh nào …": each province the retrieved articles are about gets its line
+            chosen = self._compare(info, hits)
+        else:
+            chosen = self._pick(info, hits, by_place)
+        if not chosen:
+            return abstention(info, hits, "")
+        if ranking:
+            covered = list(dict.fromkeys(s.hit.chunk.province for s in chosen if s.hit.chunk.province))
+            note = coverage_note(covered)
+        else:
+            note = year_note(info, chosen)
+        # A comparison says which named province it found nothing for, instead of leaving it out unsaid.
+        unanswered = [p for p in info.provinces if not any(p in s.hit.chunk.provinces for s in chosen)]
+        if len(info.provinces) > 1 and unanswered:
+            note = "\n".join(x for x in (note, missing_note(unanswered)) if x)
+        return compose(info, hits, chosen, by_province=by_place, note=note)
+
+    def _compare(self, info: QuestionInfo, hits: Sequence[Hit]) -> list[Span]:
+        """The spans of a comparison: one question per named province, asked of that province's passages
+        (the selector and the answer decision were fitted on questions about one place)."""
+        chosen: list[Span] = []
+        for p in info.provinces:
+            one = analyze(about_one_province(info.text, p), normalized=True)
+            pool = self.rank(one, [h for h in hits if p in h.chunk.provinces])
+            chosen.extend(s for s in self.select(pool, single=False, info=one) if s not in chosen)
+        return chosen
+
+    def _pick(self, info: QuestionInfo, hits: Sequence[Hit], by_place: bool) -> list[Span]:
+        """The spans of a one-topic question, or one per province of the articles for 'tỉnh nào …'."""
+        spans = self.rank(info, hits)
+        if by_place:  # "tỉnh nào …": each province the retrieved articles are about gets its line
             groups = [[p] for p in dict.fromkeys(h.chunk.province for h in hits if h.chunk.province)]
         else:
             groups = [info.provinces]
@@ -87,14 +114,7 @@ class ExtractiveAnswerer:
             # One topic: whether to answer is decided over every candidate, as the answer model was fitted.
             picked = self.select(pool, single=len(groups) == 1, info=info, decide_on=spans if len(groups) == 1 else None)
             chosen.extend(s for s in picked if s not in chosen)
-        if not chosen:
-            return abstention(info, hits, "")
-        if ranking:
-            covered = list(dict.fromkeys(s.hit.chunk.province for s in chosen if s.hit.chunk.province))
-            note = coverage_note(covered)
-        else:
-            note = year_note(info, chosen)
-        return compose(info, hits, chosen, by_province=by_place, note=note)
+        return chosen
 
     def select(self, pool: Sequence[Span], *, single: bool = True, info: QuestionInfo | None = None,
                decide_on: Sequence[Span] | None = None) -> list[Span]:

@@ -146,3 +146,33 @@ def _claim_text(text: str, folded: str) -> str:
         # "Có phải X không?" or a yes/no question stating a figure: "Đồng Tháp có 214 dịch vụ không?"
         return text[start.end() if start else 0:end.start()].strip(" ,?")
     return ""
+
+
+# The word joining a province to the next one in "A và B", "A, B hay C".
+_JOINER_BEFORE = re.compile(r"\s*(?:,|\bvà|\bhay|\bvới|\bhoặc|\bso với)\s*$", re.IGNORECASE)
+_JOINER_AFTER = re.compile(r"^\s*(?:,|và\b|hay\b|với\b|hoặc\b|so với\b)\s*", re.IGNORECASE)
+
+
+def about_one_province(question: str, province: str) -> str:
+    """The question with the other provinces it names cut out, with the word that joined them: the question a
+    comparison asks of each province.
+
+    >>> about_one_province("Kinh tế số chiếm bao nhiêu % GRDP ở Bến Tre và Đồng Tháp?", "Bến Tre")
+    'Kinh tế số chiếm bao nhiêu % GRDP ở Bến Tre?'
+    >>> about_one_province("Tiền Giang và hau giang xếp hạng DTI thứ mấy?", "Hậu Giang")
+    'hau giang xếp hạng DTI thứ mấy?'
+    >>> about_one_province("Tỉnh nào cao hơn, Đồng Tháp hay Tiền Giang?", "Tiền Giang")
+    'Tỉnh nào cao hơn, Tiền Giang?'
+    """
+    text = question
+    for m in reversed(gazetteer.find_provinces(question)):
+        if m.province == province:
+            continue
+        before, after = text[:m.start], text[m.end:]
+        if _JOINER_AFTER.match(after):  # "A và B": A goes with the word after it, B with the word before
+            after = _JOINER_AFTER.sub("", after, count=1)
+        elif joined := _JOINER_BEFORE.search(before):
+            before = before[:joined.start()]
+        before, after = before.rstrip(), after.lstrip()
+        text = before + (" " if before and after and after[0] not in "?.,!;" else "") + after
+    return text

@@ -137,6 +137,23 @@ def test_a_comparison_names_each_province_on_its_own_line():
     assert lines[0].startswith("Đồng Tháp: 6,42%") and any(ln.startswith("Tiền Giang: 8,59%") for ln in lines)
 
 
+@pytest.mark.parametrize("question", ["Kinh tế số chiếm bao nhiêu phần trăm GRDP ở Bến Tre và Đồng Tháp?",
+                                      "Tỷ trọng kinh tế số trong GRDP của Đồng Tháp và Bến Tre là bao nhiêu?"])
+def test_a_comparison_accounts_for_every_province_it_names(question):
+    hits = hits_for("Đến năm 2025, kinh tế số của Bến Tre chiếm 10% GRDP.",
+                    "Tỉnh có 12 huyện và 3 thành phố.",
+                    "Đóng góp của kinh tế số vào GRDP của Đồng Tháp ước đạt 6,42%.",
+                    provinces=("Bến Tre", "Bến Tre", "Đồng Tháp"))
+    a = ExtractiveAnswerer().run(analyze(question), hits)
+    assert not a.abstained, a.answer
+    lines = a.answer.splitlines()
+    for province, figure in (("Bến Tre", "10%"), ("Đồng Tháp", "6,42%")):
+        line = [ln for ln in lines if ln.startswith(f"{province}:")]
+        missing = [ln for ln in lines if ln.startswith("Chưa tìm thấy") and province in ln]
+        assert (line and figure in line[0]) or missing, a.answer
+    assert "12 huyện" not in a.answer
+
+
 def test_a_ranking_is_said_to_cover_only_the_articles_held():
     note = coverage_note(["Hậu Giang", "Tiền Giang"])
     assert "Hậu Giang" in note and "Tiền Giang" in note and "toàn quốc" in note

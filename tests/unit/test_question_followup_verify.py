@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from assistant.vi.followup import is_followup, resolve
 from assistant.vi.question import analyze
@@ -102,3 +102,21 @@ def test_citations_to_missing_sources_are_reported():
 def test_years_frame_a_statement_and_are_not_checked():
     checks, _ = verify_figures("Đến năm 2025 đạt 15% [1].", {1: "đến năm 2030 đạt 15%"})
     assert [c.text for c in checks] == ["15%"] and checks[0].verified
+
+
+# --- a comparison asked of one province -----------------------------------------------------------------------
+
+_SEED_PROVINCES = ["Tiền Giang", "Đồng Tháp", "Bến Tre", "Hậu Giang", "Thanh Hóa"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(pair=st.permutations(_SEED_PROVINCES).map(lambda p: p[:2]), joiner=st.sampled_from([" và ", ", ", " hay ", " với "]),
+       lead=st.sampled_from(["Kinh tế số chiếm bao nhiêu % GRDP ở ", "So sánh chỉ số DTI của "]), keep_first=st.booleans())
+def test_one_province_of_a_comparison_keeps_it_and_drops_the_other(pair, joiner, lead, keep_first):
+    from assistant.vi import gazetteer
+    from assistant.vi.question import about_one_province
+
+    keep, drop = pair if keep_first else pair[::-1]
+    one = about_one_province(f"{lead}{pair[0]}{joiner}{pair[1]}?", keep)
+    assert gazetteer.provinces_in(one) == [keep], one
+    assert one.startswith(lead.strip()) and one.endswith(f"{keep}?"), one
