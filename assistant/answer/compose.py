@@ -48,15 +48,17 @@ def key_figure(info: QuestionInfo, text: str) -> figs.Figure | None:
     found = [f for f in figs.extract_figures(text) if f.is_quantity and has_expected(info, [f])]
     if not found:
         return None
-    focus = set(info.focus)
+    return max(found, key=lambda f: figure_fit(info, text, f))
 
-    def fit(f: figs.Figure) -> tuple:
-        before, after = figure_context(text, f)  # the words of its own clause: what this figure measures
-        counted = bool(info.count_noun) and counts_noun(text, f, info.count_noun)
-        exact = f.kind == info.expects  # "bao nhiêu dịch vụ" wants a count, not the share beside it
-        return counted, exact, len(focus & (before | after)), -f.start
 
-    return max(found, key=fit)
+def figure_fit(info: QuestionInfo, text: str, f: figs.Figure) -> tuple:
+    """How well a figure of a sentence answers: it is of the year asked, counts the thing asked, is of the kind
+    asked ("bao nhiêu dịch vụ" wants a count, not the share beside it), and its clause has the question's words."""
+    before, after = figure_context(text, f)  # the words of its own clause: what this figure measures
+    counted = bool(info.count_noun) and counts_noun(text, f, info.count_noun)
+    asked = question_years(info)
+    of_year = bool(asked) and figure_status(text, f)[0] in asked  # "năm 2030 … bao nhiêu?": 25%, not 2025's 15%
+    return of_year, counted, f.kind == info.expects, len(set(info.focus) & (before | after)), -f.start
 
 
 def figure_status(text: str, f: figs.Figure, article_date: str = "") -> tuple[str, str]:

@@ -86,6 +86,12 @@ def test_the_figure_of_the_asked_year_comes_first_and_alone_leads():
     assert b.answer.splitlines()[0] == "15% (năm 2025, mục tiêu) [1]; 8,59% (năm 2021, đã đạt) [1]"
 
 
+def test_the_figure_of_the_asked_year_is_the_key_figure_of_its_sentence():
+    text = "Tỉnh phấn đấu đến năm 2025 kinh tế số chiếm 15% GRDP (đến năm 2030 đạt 25%)."
+    assert key_figure(analyze("Năm 2030 kinh tế số chiếm bao nhiêu GRDP?"), text).text == "25%"
+    assert key_figure(analyze("Kinh tế số chiếm bao nhiêu GRDP?"), text).text == "15%"
+
+
 def test_a_second_quote_about_something_else_is_quoted_but_not_led_with():
     hits = hits_for("Đóng góp của kinh tế số vào GRDP của tỉnh ước đạt 6,42%. "
                     "Đến nay, 80% hoạt động chỉ đạo, điều hành được thực hiện trên nền tảng số.")
