@@ -98,9 +98,10 @@ def _clause_end(text: str, pos: int) -> int:
 MIN_SHARED_FOCUS = 2
 
 
-def _figure_year(info: QuestionInfo, s: Span) -> str:
+def _key_figure_of(info: QuestionInfo, s: Span) -> tuple[figs.Figure | None, str, str]:
+    """(the span's key figure, its year, its status), or (None, "", "")."""
     f = key_figure(info, s.text)
-    return figure_status(s.text, f, s.hit.chunk.date)[0] if f is not None else ""
+    return (f, *figure_status(s.text, f, s.hit.chunk.date)) if f is not None else (None, "", "")
 
 
 def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, by_province: bool = False,
@@ -111,16 +112,17 @@ def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, b
     figures of that year lead; a later quote's figure leads only when its clause names what was asked.
     """
     asked = question_years(info)
+    figured = [(s, _key_figure_of(info, s)) for s in spans]
     if asked and not by_province:  # stable: the selector's order otherwise
-        spans = sorted(spans, key=lambda s: _figure_year(info, s) not in asked)
-    first_in_year = bool(asked) and bool(spans) and _figure_year(info, spans[0]) in asked
+        figured.sort(key=lambda pair: pair[1][1] not in asked)
+    first_in_year = bool(asked) and bool(figured) and figured[0][1][1] in asked
     focus = set(info.focus)
     citations: dict[str, Citation] = {}
     lines: list[str] = []
     leads: list[str] = []
     keys: list[str] = []
     first: figs.Figure | None = None  # the figure that answers, from the best quote
-    for s in spans:
+    for s, (f, year, status) in figured:
         c = s.hit.chunk
         cit = citations.get(c.chunk_id)
         if cit is None:
@@ -137,10 +139,8 @@ def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, b
         if s.end < len(c.text) and c.text[s.end - 1] not in ".!?…”\"":
             quote = quote + "…"
         place = f"{c.province}: " if by_province and c.province else ""
-        f = key_figure(info, s.text)
         if f is not None and not by_province and first is not None:
             before, after = figure_context(s.text, f)
-            year = figure_status(s.text, f, c.date)[0]
             if ((f.kind, f.unit) != (first.kind, first.unit)  # another unit: another quantity, not a second answer
                     or len(focus & (before | after)) < MIN_SHARED_FOCUS
                     or (first_in_year and year not in asked)):
@@ -148,7 +148,6 @@ def compose(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span], *, b
         first = first or f
         lead = ""
         if f is not None:
-            year, status = figure_status(s.text, f, c.date)
             detail = ", ".join(x for x in (f"năm {year}" if year else "", status) if x)
             lead = f"{f.text}" + (f" ({detail})" if detail else "") + f" [{cit.n}]"
             keys.append(f.text)
