@@ -63,7 +63,7 @@ def ask_in_new_chat(page: Page, question: str, *, timeout: int = ANSWER_MS):
     """Ask `question` in a new conversation of the chat tab; returns the answer's locator once it is complete.
 
     "Cuộc hội thoại mới" is clicked only when there is a conversation to clear, and its result (the chat
-    emptied, the question box cleared) is waited for: a reset still queued would clear the typed question.
+    emptied) is waited for.
     """
     open_tab(page, "Hỏi đáp")
     answers = page.locator("#chatbot .answer")

@@ -122,8 +122,11 @@ class Handlers:
 
     @staticmethod
     def new_chat():
-        """Everything of the conversation goes: messages, their sources and badges, the follow-up history."""
-        return [], [], "", ""
+        """Everything of the conversation goes: messages, their sources and badges, the follow-up history.
+
+        The question box is left alone: a reset still queued when the reader types would wipe the new question.
+        """
+        return [], [], ""
 
     # -- fact-check ---------------------------------------------------------------------------------------------
     def factcheck(self, text: str):

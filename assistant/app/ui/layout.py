@@ -193,7 +193,7 @@ def build_app(service: Service) -> gr.Blocks:
 
             button.click(ask_example, inputs=[chatbot, asked, province], outputs=[chatbot, question, asked, note],
                          concurrency_limit=8, **private)
-        reset = {"fn": h.new_chat, "outputs": [chatbot, asked, question, note], **private}
+        reset = {"fn": h.new_chat, "outputs": [chatbot, asked, note], **private}
         clear.click(**reset)
         chatbot.clear(**reset)
 
