@@ -1,6 +1,6 @@
 """Answer-quality harness: gold answer in the answer and in the quote, citation precision, abstentions, length, latency.
 
-    .venv/bin/python -m benchmarks.answer_quality [--datasets xquad vinewsqa dev_qa paraphrase] [--split val]
+    .venv/bin/python -m benchmarks.answer_quality [--datasets xquad vinewsqa vinewsqa_plain dev_qa paraphrase] [--split val]
         [--limit N] [--leftout 60] [--workdir DIR] [--out docs/answer_quality] [--quick]
 
 Per data set (see `assistant.learn.datasets`): its articles are written to a corpus in the workdir
@@ -101,6 +101,7 @@ def data_hashes(name: str, settings: Settings) -> dict[str, str]:
     files = {
         "xquad": [base / "data/xquad_vi/retrieval/corpus.jsonl", base / "data/xquad_vi/retrieval/queries.jsonl"],
         "vinewsqa": [base / "data/vinewsqa_dev/vinewsqa_dev.json"],
+        "vinewsqa_plain": [base / "data/vinewsqa_dev/vinewsqa_dev.json"],
         "dev_qa": [base / "eval/dev_qa.jsonl", *sorted((base / "seeds").glob("*.txt"))],
         "paraphrase": [ds.PARAPHRASE_FILE, *sorted((base / "seeds").glob("*.txt"))],
     }[name]
@@ -555,7 +556,8 @@ def write_report(results: dict[str, dict], out: Path, command: str, workdir: Pat
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", nargs="+", default=["dev_qa", "paraphrase", "xquad", "vinewsqa"], choices=ds.DATASETS)
+    p.add_argument("--datasets", nargs="+", default=["dev_qa", "paraphrase", "xquad", "vinewsqa", "vinewsqa_plain"],
+                   choices=ds.DATASETS)
     p.add_argument("--split", default="val", choices=("val", "train"), help="XQuAD/ViNewsQA questions asked")
     p.add_argument("--limit", type=int, help="at most N questions per data set (a fixed sample)")
     p.add_argument("--leftout", type=int, default=LEFTOUT_SAMPLE, help="left-out questions per data set")

@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from assistant.answer.features import Span, counts_noun, figure_context, has_expected, nearest_cue, question_years
+from assistant.answer.features import (Span, counts_noun, figure_context, figure_index, has_expected, nearest_cue,
+                                       question_years)
 from assistant.types import ABSTAIN_PREFIX, Answer, Citation, Hit
 from assistant.vi import figures as figs
 from assistant.vi.question import QuestionInfo
@@ -52,13 +53,16 @@ def key_figure(info: QuestionInfo, text: str) -> figs.Figure | None:
 
 
 def figure_fit(info: QuestionInfo, text: str, f: figs.Figure) -> tuple:
-    """How well a figure of a sentence answers: it is of the year asked, counts the thing asked, is of the kind
-    asked ("bao nhiêu dịch vụ" wants a count, not the share beside it), and its clause has the question's words."""
+    """How well a figure of a sentence answers: it belongs to the index asked, is of the year asked, counts the
+    thing asked, is of the kind asked ("bao nhiêu dịch vụ" wants a count, not the share beside it), and its clause
+    has the question's words."""
     before, after = figure_context(text, f)  # the words of its own clause: what this figure measures
     counted = bool(info.count_noun) and counts_noun(text, f, info.count_noun)
     asked = question_years(info)
     of_year = bool(asked) and figure_status(text, f)[0] in asked  # "năm 2030 … bao nhiêu?": 25%, not 2025's 15%
-    return of_year, counted, f.kind == info.expects, len(set(info.focus) & (before | after)), -f.start
+    # "DTI … (xếp thứ 39/63), … ICT Index … (xếp thứ 7/63)": a DTI question wants the 39/63.
+    of_index = not info.indices or figure_index(text, f) in info.indices | {""}
+    return of_index, of_year, counted, f.kind == info.expects, len(set(info.focus) & (before | after)), -f.start
 
 
 def figure_status(text: str, f: figs.Figure, article_date: str = "") -> tuple[str, str]:
@@ -75,7 +79,10 @@ def figure_status(text: str, f: figs.Figure, article_date: str = "") -> tuple[st
     stop = min([end] + [f.end + g.start for g in figs.extract_figures(text[f.end:end]) if g.is_quantity])
     after = [m.group() for m in _YEAR.finditer(text, f.end) if m.start() < stop
              and not _COMPARED.search(fold(text[max(f.end, m.start() - COMPARED_WINDOW):m.start()]))]
-    year = before[-1] if before else after[0] if after else ""
+    # "… 30% vào năm 2030": a year right after the figure is its own, whatever year came before it.
+    attached = _ATTACHED_YEAR.match(fold(text[f.end:f.end + ATTACHED_WINDOW]))
+    year = attached.group(1) if attached and not _COMPARED.search(attached.group()[:attached.start(1)]) \
+        else before[-1] if before else after[0] if after else ""
     # Cue words after a figure belong to the figures after them ("chiếm 8,59%, mục tiêu năm 2025 là 15%").
     # The figure's own words count too: the extractor keeps "tối thiểu 10%", "hạng 9/63" whole.
     cue = nearest_cue(text[max(clause_start, 0):f.end]) or nearest_cue(text[:f.end])
@@ -85,6 +92,10 @@ def figure_status(text: str, f: figs.Figure, article_date: str = "") -> tuple[st
 
 
 _COMPARED = re.compile(r"\b(?:so voi|hon|gap)(?:\s+(?:cung ky|nam|thang|quy))?\s*$")
+# At most two words, then "(vào|đến|trong) (cuối) năm YYYY", right after a figure ("30% vào năm 2030",
+# "15% GRDP năm 2025"); the window is the longest such lead-in in characters.
+_ATTACHED_YEAR = re.compile(r"\s*(?:[^\W\d_]+\s+){0,2}?(?:(?:vao|den|toi|trong)\s+)?(?:cuoi\s+)?nam\s+((?:19|20)\d\d)\b")
+ATTACHED_WINDOW = 40
 COMPARED_WINDOW = 20  # characters before a year: "so với cùng kỳ năm " is the longest lead-in
 
 

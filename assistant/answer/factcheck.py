@@ -14,7 +14,7 @@ from assistant.vi import figures as figs
 from assistant.types import ABSTAIN_PREFIX, Answer, ClaimCheck
 from assistant.answer.compose import compose, figure_status
 from assistant.answer.extractive import ExtractiveAnswerer
-from assistant.answer.features import Span, figure_context
+from assistant.answer.features import Span, counted_words, figure_context, figure_index
 from assistant.vi.question import QuestionInfo, analyze
 from assistant.types import Hit
 from assistant.answer.verify import verify_answer
@@ -104,7 +104,8 @@ def _same_quantity(claim: str, f: figs.Figure, spans: list[Span]) -> tuple[Span,
     cb, ca = figure_context(claim, f)
     want = cb | ca
     claim_year, claim_status = figure_status(claim, f)
-    best, best_key = None, (False, False, 0.0, 0.0)
+    claim_index, claim_counted = figure_index(claim, f), set(counted_words(claim, f))
+    best, best_key = None, (False, False, False, 0, 0.0, 0.0)
     for rank, s in enumerate(spans):
         for g in figs.extract_figures(s.text):
             if not g.is_quantity or g.kind != f.kind:
@@ -121,7 +122,10 @@ def _same_quantity(claim: str, f: figs.Figure, spans: list[Span]) -> tuple[Span,
             # Read in the whole chunk: a clause window may have cut off the "đến năm 2025" its figure belongs to.
             year, status = figure_status(s.hit.chunk.text, replace(g, start=g.start + s.start, end=g.end + s.start),
                                          s.hit.chunk.date)
-            key = (_agree(claim_year, year), _agree(claim_status, status), norm + (SAME_FIGURE_BONUS if same else 0.0),
+            # The same index ("ICT Index … tăng 10 bậc" is not the DTI's 10 bậc) and the same thing counted
+            # ("150 sản phẩm OCOP" is checked against "105 sản phẩm OCOP", not "1.506 sản phẩm nông sản").
+            key = (_agree(claim_year, year), _agree(claim_index, figure_index(s.text, g)), _agree(claim_status, status),
+                   len(claim_counted & set(counted_words(s.text, g))), norm + (SAME_FIGURE_BONUS if same else 0.0),
                    -rank)
             if key > best_key:
                 best, best_key = (s, g), key

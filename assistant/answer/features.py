@@ -49,16 +49,28 @@ FEATURES = (
     "prev_sem", "next_sem", "prev_lex_cov", "log_len", "sent_pos_inv",
     "person_ok", "person_missing", "count_ok",
     "when_asked", "when_ok", "who_asked", "who_ok", "where_asked", "where_ok", "new_names", "people_missing",
+    "q_number_hit", "q_plain",
 )
 # People are counted with "người" itself ("67.500 lượt người", "1.200 người"): a sentence whose figures count
 # visits, files or percentages never answers "bao nhiêu người" (dev_qa d21); the one such paraphrase question's
 # gold sentence counts "lượt người", so the gate costs no answerable question of ours.
 PEOPLE_COUNT_NOUNS = frozenset({"nguoi"})
+# Nouns that count people too ("700 công dân Anh", "327 giáo sư, bác sĩ", "6 y bác sĩ"): common Vietnamese news
+# usage, folded; "lượt" (visits) and "hộ" (households) are not people.
+PEOPLE_NOUNS = frozenset("""
+nguoi cong_dan benh_nhan bac_si y_bac giao_su hoc_sinh sinh_vien tre_em tre thai_phu phu_nu nam_gioi nu_gioi
+dan_ong lao_dong cong_nhan nhan_vien can_bo du_khach hanh_khach nan_nhan chuyen_gia nha_khoa nong_dan
+thanh_vien cu_dan nguoi_dan dai_bieu hoc_vien giao_vien em be
+""".split())
+# Counts written in words ("ba người", "hàng trăm bệnh nhân"): the figure extractor reads digits only.
+_SPELLED_COUNT = re.compile(r"\b(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười|vài|hàng chục|hàng trăm|hàng nghìn"
+                            r"|hàng ngàn|hàng triệu)\s+(?=[^\W\d_])", re.IGNORECASE)
 
 # What kind of answer a wh-question wants (folded cue words): a time, a person, a place.
 _WHEN_CUES = re.compile(r"\b(?:nam nao|khi nao|luc nao|bao gio|ngay nao|thang nao|thoi diem nao|thoi gian nao"
                         r"|giai doan nao|the ky nao|thap nien nao|nam bao nhieu|tu khi nao|den khi nao)\b")
-_WHO_CUES = re.compile(r"(?:^|\s)ai(?:\s|\?|$)|\b(?:nguoi nao|vi nao|nhan vat nao|ong nao|ba nao|to chuc nao)\b")
+_WHO_CUES = re.compile(r"(?:^|\s)ai(?:\s|\?|$)|\b(?:nguoi nao|nhan vat nao|ong nao|ba nao|to chuc nao)\b"
+                       r"|(?<!\bdon )(?<!\bdia )(?<!\bgia )(?<!\bhuong )(?<!\bmui )\bvi nao\b")
 _WHERE_CUES = re.compile(r"\b(?:o dau|tai dau|noi nao|nuoc nao|quoc gia nao|thanh pho nao|khu vuc nao|vung nao"
                          r"|dia diem nao|cho nao|den dau|tu dau)\b")
 _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-Ỹ][^\W\d_]+")
@@ -140,6 +152,19 @@ def figure_context(text: str, f: figs.Figure) -> tuple[set[str], set[str]]:
     return words(before), words(after) | unit
 
 
+def counted_words(text: str, f: figs.Figure, n: int = 3) -> list[str]:
+    """The first words naming what a figure counts: its unit and the words right after it ("105 sản phẩm OCOP")."""
+    unit = lexical_tokens(f.unit, pairs=False) if f.unit not in ("%", "rank", "ratio", "") else []
+    after = re.split(r"[,;:.()]", text[f.end:f.end + FIGURE_CONTEXT_AFTER])[0]
+    return (unit + [t for t in lexical_tokens(after, pairs=False) if not t[:1].isdigit()])[:n]
+
+
+def figure_index(text: str, f: figs.Figure) -> str:
+    """The named index a figure belongs to: the last one named before it ("(DTI) … tăng 10 bậc (xếp thứ 39/63)")."""
+    named = [t for t in lexical_tokens(text[:f.start], pairs=False) if t in NAMED_INDICES]
+    return named[-1] if named else ""
+
+
 def has_expected(info: QuestionInfo, found: Sequence[figs.Figure]) -> bool:
     """Whether the figures of a sentence include the kind the question asks for."""
     kinds = {f.kind for f in found}
@@ -175,11 +200,27 @@ def counts_noun(text: str, f: figs.Figure, noun: str) -> bool:
 
 
 def counts_people(text: str, f: figs.Figure) -> bool:
-    """A count (not a share) followed, inside its clause, by "người" within a few words."""
+    """A count (not a share) of people: its unit, or a noun within a few words after it inside its clause.
+
+    >>> t = "Nghiên cứu trên gần 9.000 người trưởng thành."
+    >>> counts_people(t, figs.extract_figures(t)[0])
+    True
+    """
     if f.kind != "number":
         return False
-    clause = re.split(r"[,;:.()]", text[f.end:f.end + COUNT_NOUN_WINDOW])[0]
-    return any(t in PEOPLE_COUNT_NOUNS for t in lexical_tokens(clause, pairs=False)[:COUNT_NOUN_WORDS])
+    return _names_people(f.unit) or _names_people(re.split(r"[,;:.()]", text[f.end:f.end + COUNT_NOUN_WINDOW])[0])
+
+
+def spelled_people_count(text: str) -> bool:
+    """A count of people written in words ("còn cứu sống ba người khác", "hai người bị ngộ độc")."""
+    return any(_names_people(re.split(r"[,;:.()]", text[m.end():m.end() + COUNT_NOUN_WINDOW])[0])
+               for m in _SPELLED_COUNT.finditer(text))
+
+
+def _names_people(words: str) -> bool:
+    toks = lexical_tokens(words, pairs=False)[:COUNT_NOUN_WORDS]
+    return bool(toks) and (toks[0] in PEOPLE_NOUNS or "_".join(toks[:2]) in PEOPLE_NOUNS) \
+        or any(t in PEOPLE_COUNT_NOUNS for t in toks)
 
 
 def question_years(info: QuestionInfo) -> set[str]:
@@ -291,11 +332,16 @@ def featurize(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span],
     when, where = bool(_WHEN_CUES.search(info.folded)), bool(_WHERE_CUES.search(info.folded))
     who = info.asks_person or bool(_WHO_CUES.search(info.folded))
     q_names = {fold(w) for w in re.findall(r"[^\W\d_]+", info.text)}
+    q_numbers = set(_DIGITS.findall(info.text)) - years
+    # Typed without diacritics, a question is further from every sentence in e5's space: the selector learns
+    # how much less the semantic signals then say.
+    q_plain = float(info.text.lower() == info.folded)
     col = {name: i for i, name in enumerate(FEATURES)}
     for i, s in enumerate(spans):
         text = s.text
         row = out[i]
         row[col["sem"]] = sem[i]
+        row[col["q_plain"]] = q_plain
         row[col["sem_gap"]] = sem[i] - sem.max()
         row[col["sem_rank_inv"]] = 1.0 / (1 + sem_rank[i])
         row[col["lex_cov"]] = s.coverage
@@ -304,7 +350,10 @@ def featurize(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span],
         row[col["lex_rank_inv"]] = 1.0 / (1 + lex_rank[i])
         found = figs.extract_figures(text)
         if info.expects:
-            ok = has_expected(info, found)
+            # "còn cứu sống ba người khác" answers "bao nhiêu người" though no digit is there.
+            ok = has_expected(info, found) or (info.expects == "number" and bool(info.count_noun)
+                                               and info.count_noun.split()[0] in PEOPLE_COUNT_NOUNS
+                                               and spelled_people_count(text))
             row[col["expects"]] = 1.0
             row[col["has_expected"]] = float(ok)
             row[col["expects_missing"]] = float(not ok)
@@ -352,8 +401,12 @@ def featurize(info: QuestionInfo, hits: Sequence[Hit], spans: Sequence[Span],
             row[col["where_asked"]] = 1.0
             row[col["where_ok"]] = float(bool(names))
         row[col["new_names"]] = math.log1p(len(names))
+        if q_numbers:  # "Tỉnh nào … 6,42% …?", "Ngày 8/7 …": the sentence that holds the question's own numbers
+            row[col["q_number_hit"]] = sum(bool(re.search(rf"(?<![\d.,]){re.escape(x)}(?![\d]|[.,]\d)", text))
+                                           for x in q_numbers) / len(q_numbers)
         if info.count_noun:
             row[col["count_ok"]] = float(any(counts_noun(text, f, info.count_noun) for f in found if f.is_quantity))
             if info.count_noun.split()[0] in PEOPLE_COUNT_NOUNS:
-                row[col["people_missing"]] = float(not any(counts_people(text, f) for f in found))
+                people = any(counts_people(text, f) for f in found) or spelled_people_count(text)
+                row[col["people_missing"]] = float(not people)
     return out

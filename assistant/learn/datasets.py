@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
 from ..config import PROJECT_ROOT
 from ..errors import AssistantError
+from ..vi.textnorm import fold
 
-DATASETS = ("xquad", "vinewsqa", "dev_qa", "paraphrase")
+DATASETS = ("xquad", "vinewsqa", "vinewsqa_plain", "dev_qa", "paraphrase")
 VAL_BUCKET = 5  # one article in five is validation (sha256 of "dataset:article_id" mod 5 == 0)
 PARAPHRASE_FILE = PROJECT_ROOT / "benchmarks" / "data" / "paraphrase_qa.jsonl"
 
@@ -92,7 +93,8 @@ def paraphrase_splits(rows: Iterable[dict]) -> dict[str, str]:
 
 def load(name: str, settings=None) -> tuple[list[QAItem], list[SourceArticle]]:
     """(questions, articles) of one data set by name (see DATASETS)."""
-    loaders = {"xquad": load_xquad, "vinewsqa": load_vinewsqa, "dev_qa": load_dev_qa, "paraphrase": load_paraphrase}
+    loaders = {"xquad": load_xquad, "vinewsqa": load_vinewsqa, "vinewsqa_plain": load_vinewsqa_plain,
+               "dev_qa": load_dev_qa, "paraphrase": load_paraphrase}
     if name not in loaders:
         raise ValueError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
     return loaders[name](settings)
@@ -130,6 +132,12 @@ def load_vinewsqa(settings=None) -> tuple[list[QAItem], list[SourceArticle]]:
                 golds = list(dict.fromkeys(a["text"] for a in q["answers"] if a["text"].strip()))
                 items.append(QAItem(q["id"], "vinewsqa", aid, q["question"], golds, "span", split_of("vinewsqa", aid)))
     return items, arts
+
+
+def load_vinewsqa_plain(settings=None) -> tuple[list[QAItem], list[SourceArticle]]:
+    """UIT-ViNewsQA's questions typed without diacritics, as users often type them (same articles and splits)."""
+    items, arts = load_vinewsqa(settings)
+    return [replace(q, id=f"{q.id}-plain", dataset="vinewsqa_plain", question=fold(q.question)) for q in items], arts
 
 
 def load_seeds(settings=None) -> list[SourceArticle]:

@@ -7,8 +7,9 @@ for real over an index of its data set; every candidate sentence of the top-k ch
 by leaving each question's own article out of its retrieved passages (as if it were not indexed),
 so the threshold learns when to abstain.
 
-Models tried: logistic regression (several C) and gradient-boosted trees; the one with the best
-validation top-1 selection accuracy is kept (ties go to the linear model: simpler and faster; trees
+Models tried: logistic regression (several C) and gradient-boosted trees, each with its own answer decision;
+the one with the best validation value (right answers and right abstentions weighed by `answerable_prior`)
+is kept, its top-1 selection accuracy reported beside it (ties go to the linear model: simpler and faster; trees
 are exported to numpy arrays, `answer.trees`, so neither needs scikit-learn at run time). Whether to answer is a question-level logistic model of "answering would be right"
 (answerable, and a gold sentence among the two quoted), with a threshold weighing right answers
 against right abstentions by the share of answerable questions among the questions users ask
@@ -25,7 +26,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -47,6 +48,9 @@ LEFTOUT_PER_SPLIT = 150  # unanswerable questions per data set and split: enough
 # Train questions per data set: ViNewsQA's ~1,900 would double the run for little (the linear model's
 # validation accuracy is flat past ~800 questions in the quick runs); XQuAD's ~960 are all used.
 MAX_TRAIN_QUESTIONS = 900
+# Train questions per data set asked again without diacritics, as users often type them (hand-set: a fifth of the
+# sample, enough rows for the trees to learn that regime at ~+20% run time).
+PLAIN_PER_SET = 200
 SECOND_RATIOS = (0.0, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 0 = always two sentences, 1.01 = never
 C_GRID = (0.1, 1.0, 10.0)
 
@@ -361,11 +365,17 @@ def cached_collect(path: Path, items: Sequence[QAItem], settings: Settings, embe
     return ex
 
 
+def _size_tag(split: str, n: int) -> str:
+    """Cache-file suffix: train example files of another sample size are other files."""
+    return f"-{n}" if split == "train" else ""
+
+
 def _sample(items: list[QAItem], n: int) -> list[QAItem]:
     return sorted(items, key=lambda q: hashlib.sha256(q.id.encode()).hexdigest())[:n]
 
 
-def build_examples(workdir: Path, limit: int | None, embeddings) -> dict[str, Examples]:
+def build_examples(workdir: Path, limit: int | None, embeddings,
+                   max_train: int = MAX_TRAIN_QUESTIONS) -> dict[str, Examples]:
     """Train and val examples of every data set (answerable and left-out)."""
     sets = {"train": Examples(), "val": Examples()}
     cache: dict[str, np.ndarray] = {}
@@ -378,9 +388,14 @@ def build_examples(workdir: Path, limit: int | None, embeddings) -> dict[str, Ex
         full = ensure_index(arts, workdir / name / "full", embeddings)
         for split in ("train", "val"):
             qs = [q for q in items if q.split == split and q.answers]
-            qs = qs[:limit] if limit else _sample(qs, MAX_TRAIN_QUESTIONS) if split == "train" else qs
+            qs = qs[:limit] if limit else _sample(qs, max_train) if split == "train" else qs
             t = time.perf_counter()
-            sets[split].extend(cached_collect(workdir / f"{name}-{split}.npz", qs, full, embeddings, True, name, cache))
+            sets[split].extend(cached_collect(workdir / f"{name}-{split}{_size_tag(split, len(qs))}.npz", qs, full, embeddings, True, name, cache))
+            if split == "train":
+                plain = [replace(q, id=f"{q.id}-plain", question=fold(q.question))
+                         for q in _sample(qs, min(PLAIN_PER_SET, len(qs)) if not limit else max(3, limit // 3))]
+                sets[split].extend(cached_collect(workdir / f"{name}-{split}-plain-{len(plain)}.npz", plain, full,
+                                                  embeddings, True, name + "-plain", cache))
             left = _sample(qs, min(LEFTOUT_PER_SPLIT, len(qs)) if not limit else max(3, limit // 3))
             sets[split].extend(cached_collect(workdir / f"{name}-{split}-leftout.npz", left, full, embeddings, False,
                                               name + "-leftout", cache))
@@ -431,39 +446,50 @@ def answerable_prior() -> tuple[float, dict[str, str]]:
     return float(np.mean(rows)), {"answerable": str(sum(rows)), "questions": str(len(rows))}
 
 
-def train(workdir: Path, out: Path, limit: int | None = None, command: str = "") -> dict:
+def train(workdir: Path, out: Path, limit: int | None = None, command: str = "",
+          max_train: int = MAX_TRAIN_QUESTIONS) -> dict:
     """Build the examples, fit and choose a selector, write it to `out`; returns the training record."""
     from assistant.indexing.embed.embeddings import load_embeddings
 
     t0 = time.perf_counter()
     embeddings = load_embeddings(Settings.from_env({}))
-    sets = build_examples(workdir, limit, embeddings)
+    sets = build_examples(workdir, limit, embeddings, max_train)
     prior, prior_counts = answerable_prior()
     train_ex, val_ex = sets["train"], sets["val"]
     X, y = train_ex.stacked()
     models = _fit_candidates(X, y)
     val_top1 = {n: round(top1_accuracy(_probs(m, val_ex), val_ex), 4) for n, m in models.items()}
+    # Each model with each set of answer inputs, judged on validation by what the product is for: right answers
+    # and right abstentions weighed by the prior (top-1 alone never sees the abstentions a model's scores allow).
+    fitted: dict[str, dict[str, tuple[SentenceSelector, dict]]] = {}
+    for name, m in models.items():
+        probs = _probs(m, val_ex)
+        fitted[name] = {}
+        for label, qf in ANSWER_INPUTS.items():
+            c = _fitted_selector(m, list(FEATURES), train_ex, prior, question_features=qf)
+            o = outcomes(probs, val_ex, answered_by(c, probs, val_ex), c.second_ratio)
+            fitted[name][label] = c, {**o, "value_under_prior": prior * o["gold_in_quote"]
+                                      + (1 - prior) * o["leftout_abstained"]}
+    val_value = {n: round(max(v["value_under_prior"] for _, v in f.values()), 4) for n, f in fitted.items()}
     # Ties (within 0.005, about one question in 200) go to a linear model: simpler and faster to evaluate.
-    best = max(val_top1.values())
-    simple = [n for n in val_top1 if n.startswith("logistic") and val_top1[n] >= best - 0.005]
-    chosen = min(simple, key=lambda n: (-val_top1[n], n)) if simple else max(val_top1, key=val_top1.get)
+    best = max(val_value.values())
+    simple = [n for n in val_value if n.startswith("logistic") and val_value[n] >= best - 0.005]
+    chosen = min(simple, key=lambda n: (-val_value[n], n)) if simple else max(val_value, key=val_value.get)
     val_probs = _probs(models[chosen], val_ex)
-    candidates, answer_inputs = {}, {}
-    for label, qf in ANSWER_INPUTS.items():
-        candidates[label] = c = _fitted_selector(models[chosen], list(FEATURES), train_ex, prior,
-                                                 question_features=qf)
-        o = outcomes(val_probs, val_ex, answered_by(c, val_probs, val_ex), c.second_ratio)
-        answer_inputs[label] = {**o, "value_under_prior": prior * o["gold_in_quote"]
-                                + (1 - prior) * o["leftout_abstained"]}
-    answer_inputs["chosen"] = max(candidates, key=lambda k: answer_inputs[k]["value_under_prior"])
-    sel = candidates[answer_inputs["chosen"]]
+    answer_inputs = {label: o for label, (_, o) in fitted[chosen].items()}
+    answer_inputs["chosen"] = max(fitted[chosen], key=lambda k: fitted[chosen][k][1]["value_under_prior"])
+    sel = fitted[chosen][answer_inputs["chosen"]][0]
+    for name in fitted:  # the others' train outcomes are not reported
+        for c, _ in fitted[name].values():
+            if c is not sel:
+                c.trained.pop("train_outcomes", None)
     record = {
         "command": command, "model": chosen, "seconds": round(time.perf_counter() - t0, 1),
-        "data_sha256": data_hashes(), "limit": limit,
+        "data_sha256": data_hashes(), "limit": limit, "max_train_questions": max_train,
         "answerable_prior": {"value": round(prior, 4), **prior_counts},
         "train": {"questions": len(train_ex.X), "rows": int(len(y)), "positives": int(y.sum()),
                   **sel.trained.pop("train_outcomes")},
-        "validation": {"questions": len(val_ex.X), "top1_by_model": val_top1,
+        "validation": {"questions": len(val_ex.X), "top1_by_model": val_top1, "value_under_prior_by_model": val_value,
                        "top1": top1_accuracy(val_probs, val_ex),
                        **outcomes(val_probs, val_ex, answered_by(sel, val_probs, val_ex), sel.second_ratio),
                        "answerable_vs_leftout_balanced": _balanced_variant(models[chosen], train_ex, val_ex),
@@ -529,9 +555,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/selector-work"))
     ap.add_argument("--out", type=Path, default=DEFAULT_ARTIFACT)
     ap.add_argument("--limit", type=int, default=None, help="questions per data set and split (a quick run)")
+    ap.add_argument("--max-train", type=int, default=MAX_TRAIN_QUESTIONS,
+                    help=f"train questions per data set (default {MAX_TRAIN_QUESTIONS})")
     args = ap.parse_args(argv)
-    cmd = "python -m assistant.learn.train_selector" + (f" --limit {args.limit}" if args.limit else "")
-    record = train(args.workdir, args.out, args.limit, cmd)
+    cmd = "python -m assistant.learn.train_selector" + (f" --limit {args.limit}" if args.limit else "") + \
+        (f" --max-train {args.max_train}" if args.max_train != MAX_TRAIN_QUESTIONS else "")
+    record = train(args.workdir, args.out, args.limit, cmd, args.max_train)
     print(json.dumps({k: record[k] for k in ("model", "seconds", "train", "validation", "signal_ablation_val_top1")},
                      ensure_ascii=False, indent=1))
     return 0

@@ -18,9 +18,17 @@ GENERIC = frozenset("""
 tinh pho huyen xa tp dia phuong bai viet nhac toi duoc gi bao nhieu la nao muc tieu
 theo cua nam den vao ve
 """.split())
-_PERCENT_CUES = ("phan tram", "ty le", "ti le", "ty trong", "ti trong", "%")
-_RANK_CUES = ("thu may", "xep thu", "xep hang", "thu hang", "hang may", "dung thu", "thu bao nhieu")
-_QUANTITY_CUES = ("bao nhieu", "may ", "so luong", "ty le", "ti le", "phan tram", "thu may", "xep hang")
+# Cue words match whole words of the folded question ("dung thu" is "đứng thứ", not "sử dụng thuốc").
+_PERCENT_CUE = re.compile(r"\b(?:phan tram|ty le|ti le|ty trong|ti trong)\b|%")
+_RANK_CUE = re.compile(r"\b(?:thu may|xep thu|xep hang|thu hang|hang may|dung thu|thu bao nhieu)\b")
+_QUANTITY_CUE = re.compile(r"\b(?:bao nhieu|may|phan tram|thu may|xep hang)\b|%")
+# "Tỷ lệ …", "Số lượng …" with no question word ask for the figure itself; beside a question word that asks for
+# something else ("Tỷ lệ nghiện rượu cao nhất ở độ tuổi nào?", "Để tăng tỷ lệ sinh, cần làm gì?") they only name
+# the topic. "Tỉnh nào", "năm nào", "lĩnh vực nào" still want the place or year with its figure.
+_SHARE_CUE = re.compile(r"\b(?:ty le|ti le|ty trong|ti trong|so luong)\b")
+_OTHER_WH = re.compile(r"(?:^|\s)(?:gi|ai)(?=[\s?.,!]|$)|\b(?:vi sao|tai sao|the nao|ra sao|nhu nao|o dau|khi nao"
+                       r"|luc nao|cach nao)\b|\b(?!(?:tinh|pho|phuong|noi|huyen|xa|vung|vuc|nganh|muc|nam|doan"
+                       r"|diem|thang|quy)\b)[^\W\d_]+ nao\b")
 _CLAIM_START = re.compile(r"^(co\s+)?(phai|dung|that)\s+(la\s+)?|^(co\s+dung\s+la|co\s+phai\s+la|co\s+that\s+la)\s+")
 _CLAIM_END = re.compile(r"(khong|phai khong|dung khong|chu|that khong|hay khong)\s*\??$")
 _FACTCHECK_VERBS = re.compile(r"^(kiem tra|xac minh|fact.?check)\b[:\s]*")
@@ -91,16 +99,20 @@ def analyze(question: str, *, normalized: bool = False) -> QuestionInfo:
     # Pairs with a number are brittle ("DTI 2021" vs "DTI cấp tỉnh năm 2021"): words only.
     pairs = list(dict.fromkeys(f"{a}_{b}" for a, b in zip(toks, toks[1:])
                                if topical(a) and topical(b) and not a[0].isdigit() and not b[0].isdigit()))
-    expects = _expected_figure(folded) or ("number" if {"how", "many"} <= english or {"how", "much"} <= english
+    cues = cue_text(text, folded)
+    expects = _expected_figure(cues) or ("number" if {"how", "many"} <= english or {"how", "much"} <= english
                                            else None)
     claim = _claim_text(text, folded)
-    return QuestionInfo(text, folded, provinces, expects, focus, pairs, bool(claim), claim, _count_noun(folded),
+    return QuestionInfo(text, folded, provinces, expects, focus, pairs, bool(claim), claim, _count_noun(cues),
                         bool(_PERSON_CUE.search(folded)), NAMED_INDICES.intersection(toks))
 
 
 # Named indices a ranking question can ask about; a sentence about another one does not answer it.
 NAMED_INDICES = frozenset({"dti", "pci", "papi", "sipas", "ict", "par", "hdi", "gii", "pgi"})
-_PERSON_CUE = re.compile(r"\b(?:la ai|ai la|nhung ai|vi nao|nguoi nao)\b")
+# One person is asked for ("… là ai?", "vị nào"); "những ai", "nhóm người nào" ask for a kind of people, and
+# "đơn vị nào" for a body.
+_PERSON_CUE = re.compile(r"\b(?:la ai|ai la)\b|(?<!\bnhung )(?<!\bcac )(?<!\bnhom )\bnguoi nao\b"
+                         r"|(?<!\bdon )(?<!\bdia )(?<!\bgia )(?<!\bhuong )(?<!\bmui )\bvi nao\b")
 
 
 # Measure words an article often leaves out after the number ("đạt 0,4856" for "bao nhiêu điểm").
@@ -121,17 +133,36 @@ _DOC_CUE = re.compile(r"\b(?:ke hoach|nghi quyet|quyet dinh|chi thi|de an|chuong
                       r"\s+(?:so\s+)?(?:so may|may|so bao nhieu|so hieu)\b")
 
 
-def _expected_figure(folded: str) -> str | None:
-    if _DOC_CUE.search(folded):
+def cue_text(text: str, folded: str) -> str:
+    """The folded question with words that only look like "mấy" once folded ("máy bay", "may mắn") masked.
+
+    A question typed without diacritics keeps every "may": there it may well be "mấy".
+
+    >>> cue_text("Nhà vệ sinh trên máy bay ra sao?", fold("Nhà vệ sinh trên máy bay ra sao?"))
+    'nha ve sinh tren m_y bay ra sao?'
+    >>> cue_text("co may xa", "co may xa")
+    'co may xa'
+    """
+    if text.lower() == folded:
+        return folded
+    return re.sub(r"\bmay\b", lambda m: m.group() if text[m.start():m.end()].lower() == "mấy" else "m_y", folded)
+
+
+def _expected_figure(cues: str) -> str | None:
+    """The kind of figure asked for, from the cue text of the question (`cue_text`).
+
+    >>> [_expected_figure(fold(q)) for q in ("Tỷ lệ hồ sơ trực tuyến?", "Tỷ lệ nghiện rượu cao nhất ở độ tuổi nào?",
+    ...                                      "Tỉnh nào có tỷ lệ cao nhất?", "Sau khi sử dụng thuốc, điều gì xảy ra?")]
+    ['%', None, '%', None]
+    """
+    if _DOC_CUE.search(cues):
         return "doc"
-    if any(c in folded for c in _RANK_CUES):
+    if _RANK_CUE.search(cues):
         return "rank"
-    if any(c in folded for c in _PERCENT_CUES) and any(c in folded for c in _QUANTITY_CUES + ("%",)):
+    quantity = bool(_QUANTITY_CUE.search(cues)) or bool(_SHARE_CUE.search(cues) and not _OTHER_WH.search(cues))
+    if quantity and _PERCENT_CUE.search(cues):
         return "%"
-    padded = folded + " "
-    if any(c in padded for c in _QUANTITY_CUES):
-        return "number"
-    return None
+    return "number" if quantity else None
 
 
 def _claim_text(text: str, folded: str) -> str:

@@ -148,6 +148,12 @@ def test_weekday_is_not_a_rank() -> None:
     assert summary("Thứ 2, 06/06/2022") == [("06/06/2022", 20220606.0, "date", "")]
 
 
+@pytest.mark.parametrize("rank", [20, 39, 45, 79])
+def test_a_two_digit_rank_is_not_a_weekday_before_a_date(rank: int) -> None:
+    # "thứ 39/63" once read as the weekday "thứ 3" before the date "9/63", leaving only "63 tỉnh"
+    assert summary(f"xếp thứ {rank}/63 tỉnh") == [(f"thứ {rank}/63", float(rank), "rank", "")]
+
+
 def test_ranks_and_counts_of_total() -> None:
     figs = extract_figures("xếp thứ 7/63 tỉnh; đứng thứ 12 cả nước; ở cả 12/12 huyện; 143/143 xã")
     assert [(f.text, f.value, f.unit, f.denominator) for f in figs] == [
