@@ -21,7 +21,8 @@ import numpy as np
 
 from assistant.answer.compose import (abstention, asks_superlative, asks_which_place, compose, coverage_note,
                                       missing_note, year_note)
-from assistant.answer.features import Span, candidate_spans, eligible, featurize, question_years, sentence_cues
+from assistant.answer.features import (FEATURES, Span, candidate_spans, eligible, featurize, question_years,
+                                       sentence_cues)
 from assistant.answer.selector import SentenceSelector
 from assistant.types import Answer, Hit
 from assistant.vi.question import QuestionInfo, about_one_province, analyze
@@ -113,6 +114,8 @@ class ExtractiveAnswerer:
                                                      else s.hit.chunk.province in group)]
             # One topic: whether to answer is decided over every candidate, as the answer model was fitted.
             picked = self.select(pool, single=len(groups) == 1, info=info, decide_on=spans if len(groups) == 1 else None)
+            if not picked and by_place:
+                picked = _holding_asked_number(pool)
             chosen.extend(s for s in picked if s not in chosen)
         return chosen
 
@@ -155,6 +158,14 @@ class ExtractiveAnswerer:
         qvec = _unit(np.asarray(self.encoder.embed_query(question), np.float32))
         svecs = np.asarray(self.encoder.embed_documents(texts), np.float32)
         return qvec, svecs / np.maximum(np.linalg.norm(svecs, axis=1, keepdims=True), UNIT_EPS)
+
+
+def _holding_asked_number(pool: Sequence[Span]) -> list[Span]:
+    """The best eligible span holding a number the question names ("Tỉnh nào … 6,42%, tỉnh nào 8,59%?"): that
+    figure names its province, though the decision over the province's passages, missing the other figure, says no."""
+    col = FEATURES.index("q_number_hit")
+    holding = [s for s in pool if s.score > 0 and s.row is not None and s.row[col] > 0]
+    return [max(holding, key=lambda s: (s.row[col], s.score))] if holding else []
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -104,3 +104,12 @@ def test_a_target_claim_of_2030_is_checked_against_the_2030_figure():
     info = analyze("Bến Tre đặt mục tiêu kinh tế số chiếm 30% GRDP vào năm 2030, đúng không?")
     answer = FactChecker(ExtractiveAnswerer()).run(info, hit(text, "Bến Tre"))
     assert answer.claims[0].verdict == "khớp" and answer.claims[0].source_text == "30%"
+
+
+def test_which_province_has_which_figure_names_the_province_of_each():
+    texts = ("Giá trị tăng thêm của kinh tế số năm 2021 là 8.619 tỷ đồng, chiếm 8,59% GRDP của tỉnh.",
+             "Theo ước tính, đóng góp của kinh tế số vào GRDP của tỉnh ước đạt 6,42%, vượt chỉ tiêu.")
+    hits = [Hit(Passage(f"c{i}", f"a{i}", 0, 0, len(t), t, title="Bài", province=p), 1.0 - 0.1 * i, dense_rank=i)
+            for i, (t, p) in enumerate(zip(texts, ("Tiền Giang", "Đồng Tháp")))]
+    answer = ExtractiveAnswerer().run(analyze("Tỉnh nào có kinh tế số chiếm 6,42% GRDP, tỉnh nào 8,59%?"), hits)
+    assert "Tiền Giang: 8,59%" in answer.answer and "Đồng Tháp: 6,42%" in answer.answer
