@@ -27,7 +27,7 @@ from assistant.types import Hit
 from assistant.vi import figures as figs
 from assistant.vi import gazetteer
 from assistant.vi.names import person_names
-from assistant.vi.question import NAMED_INDICES, QuestionInfo
+from assistant.vi.question import NAMED_INDICES, WHICH_PERSON, QuestionInfo
 from assistant.vi.textnorm import fold
 from assistant.vi.tokens import ABBREVIATIONS, QUERY_STOPWORDS, lexical_tokens
 
@@ -69,8 +69,8 @@ _SPELLED_COUNT = re.compile(r"\b(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín
 # What kind of answer a wh-question wants (folded cue words): a time, a person, a place.
 _WHEN_CUES = re.compile(r"\b(?:nam nao|khi nao|luc nao|bao gio|ngay nao|thang nao|thoi diem nao|thoi gian nao"
                         r"|giai doan nao|the ky nao|thap nien nao|nam bao nhieu|tu khi nao|den khi nao)\b")
-_WHO_CUES = re.compile(r"(?:^|\s)ai(?:\s|\?|$)|\b(?:nguoi nao|nhan vat nao|ong nao|ba nao|to chuc nao)\b"
-                       r"|(?<!\bdon )(?<!\bdia )(?<!\bgia )(?<!\bhuong )(?<!\bmui )\bvi nao\b")
+_WHO_CUES = re.compile(r"(?:^|\s)ai(?:\s|\?|$)|\b(?:nguoi nao|nhan vat nao|ong nao|ba nao|to chuc nao)\b|"
+                       + WHICH_PERSON)
 _WHERE_CUES = re.compile(r"\b(?:o dau|tai dau|noi nao|nuoc nao|quoc gia nao|thanh pho nao|khu vuc nao|vung nao"
                          r"|dia diem nao|cho nao|den dau|tu dau)\b")
 _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÀ-Ỹ][^\W\d_]+")

@@ -111,8 +111,8 @@ def analyze(question: str, *, normalized: bool = False) -> QuestionInfo:
 NAMED_INDICES = frozenset({"dti", "pci", "papi", "sipas", "ict", "par", "hdi", "gii", "pgi"})
 # One person is asked for ("… là ai?", "vị nào"); "những ai", "nhóm người nào" ask for a kind of people, and
 # "đơn vị nào" for a body.
-_PERSON_CUE = re.compile(r"\b(?:la ai|ai la)\b|(?<!\bnhung )(?<!\bcac )(?<!\bnhom )\bnguoi nao\b"
-                         r"|(?<!\bdon )(?<!\bdia )(?<!\bgia )(?<!\bhuong )(?<!\bmui )\bvi nao\b")
+WHICH_PERSON = r"(?<!\bdon )(?<!\bdia )(?<!\bgia )(?<!\bhuong )(?<!\bmui )\bvi nao\b"  # "vị nào", not "đơn vị nào"
+_PERSON_CUE = re.compile(r"\b(?:la ai|ai la)\b|(?<!\bnhung )(?<!\bcac )(?<!\bnhom )\bnguoi nao\b|" + WHICH_PERSON)
 
 
 # Measure words an article often leaves out after the number ("đạt 0,4856" for "bao nhiêu điểm").
