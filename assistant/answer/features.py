@@ -208,13 +208,17 @@ def counts_people(text: str, f: figs.Figure) -> bool:
     """
     if f.kind != "number":
         return False
-    return _names_people(f.unit) or _names_people(re.split(r"[,;:.()]", text[f.end:f.end + COUNT_NOUN_WINDOW])[0])
+    return _names_people(f.unit) or _names_people(_clause_after(text, f.end))
 
 
 def spelled_people_count(text: str) -> bool:
     """A count of people written in words ("còn cứu sống ba người khác", "hai người bị ngộ độc")."""
-    return any(_names_people(re.split(r"[,;:.()]", text[m.end():m.end() + COUNT_NOUN_WINDOW])[0])
-               for m in _SPELLED_COUNT.finditer(text))
+    return any(_names_people(_clause_after(text, m.end())) for m in _SPELLED_COUNT.finditer(text))
+
+
+def _clause_after(text: str, pos: int) -> str:
+    """The words after `pos`, up to the end of their clause, within the counted-noun window."""
+    return re.split(r"[,;:.()]", text[pos:pos + COUNT_NOUN_WINDOW])[0]
 
 
 def _names_people(words: str) -> bool:

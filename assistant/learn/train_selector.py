@@ -507,10 +507,6 @@ def train(workdir: Path, out: Path, limit: int | None = None, command: str = "",
     answer_inputs = {label: o for label, (_, o) in fitted[chosen].items()}
     answer_inputs["chosen"] = max(fitted[chosen], key=lambda k: fitted[chosen][k][1]["value_under_prior"])
     sel = fitted[chosen][answer_inputs["chosen"]][0]
-    for name in fitted:  # the others' train outcomes are not reported
-        for c, _ in fitted[name].values():
-            if c is not sel:
-                c.trained.pop("train_outcomes", None)
     record = {
         "command": command, "model": chosen, "seconds": round(time.perf_counter() - t0, 1),
         "data_sha256": data_hashes(), "limit": limit, "max_train_questions": max_train,
